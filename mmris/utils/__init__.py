@@ -1,0 +1,9 @@
+from .checkpoint_compat import (checkpoint_safe_globals,
+                                register_checkpoint_safe_globals)
+from .mmcv_compat import ensure_mmcv_ops
+from .setup_env import register_all_modules
+
+__all__ = [
+    'ensure_mmcv_ops', 'register_checkpoint_safe_globals',
+    'checkpoint_safe_globals', 'register_all_modules'
+]
