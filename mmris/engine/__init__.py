@@ -1,0 +1,4 @@
+"""Engine components (hooks) of mmris."""
+from .hooks import RefSegVisualizationHook
+
+__all__ = ['RefSegVisualizationHook']

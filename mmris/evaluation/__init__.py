@@ -1,0 +1,4 @@
+"""Evaluation metrics of mmris."""
+from .metrics import RefSegMetric
+
+__all__ = ['RefSegMetric']

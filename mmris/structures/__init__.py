@@ -1,0 +1,3 @@
+from .vl_features import VLFeatures
+
+__all__ = ['VLFeatures']

@@ -1,0 +1,3 @@
+from .base_ris_neck import BaseRISNeck
+
+__all__ = ['BaseRISNeck']

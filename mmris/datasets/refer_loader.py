@@ -1,0 +1,229 @@
+"""Readers for the REFER toolkit's files and referring masks.
+
+The REFER release (``refcoco``, ``refcoco+``, ``refcocog``) ships
+
+* ``{dataset}/instances.json``: COCO-format images and annotations;
+* ``{dataset}/refs({split_by}).p``: a Python-2 pickle (protocol 2) with one
+  record per referred object, ``{'ref_id', 'ann_id', 'image_id', 'split',
+  'sentences': [{'sent_id', 'sent', 'raw', 'tokens'}], 'sent_ids',
+  'category_id', 'file_name'}``. Its strings are Python-2 byte strings, so
+  a plain Python-3 ``pickle.load`` fails on non-ASCII text;
+  :func:`load_refs_pickle` reads the files as distributed.
+
+Masks are decoded with pycocotools at the original image resolution.
+"""
+import json
+import os.path as osp
+import pickle
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+__all__ = [
+    'load_refs_pickle', 'load_instances', 'decode_ref_mask', 'load_ref_mask',
+    'check_file_exists'
+]
+
+
+def check_file_exists(path: str, field: Optional[str] = None,
+                      what: str = 'file') -> None:
+    """Raise a :class:`FileNotFoundError` that says which setting to fix.
+
+    Args:
+        path (str): The path that must exist.
+        field (str, optional): Name of the config field the path came from,
+            e.g. ``'refs_file'``. Defaults to None.
+        what (str): Human-readable description of the file. Defaults to
+            ``'file'``.
+    """
+    if osp.isfile(path):
+        return
+    hint = (f' Fix `{field}` (or `data_root`) in the dataset config.'
+            if field else '')
+    raise FileNotFoundError(f'{what} not found: {path!r}.{hint}')
+
+
+def _decode_bytes(obj: Any, path: str) -> Any:
+    """Recursively turn ``bytes`` (Python-2 ``str``) into UTF-8 ``str``."""
+    if isinstance(obj, bytes):
+        try:
+            return obj.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f'{path!r}: string {obj[:60]!r} is not valid UTF-8 ({e}); '
+                'REFER pickles store UTF-8 text.') from e
+    if isinstance(obj, dict):
+        return {
+            _decode_bytes(k, path): _decode_bytes(v, path)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, list):
+        return [_decode_bytes(v, path) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_decode_bytes(v, path) for v in obj)
+    return obj
+
+
+def load_refs_pickle(path: str, field: Optional[str] = 'refs_file') -> list:
+    """Load a REFER ``refs(*).p`` file as distributed.
+
+    A plain ``pickle.load`` is tried first (it works for pickles written by
+    Python 3 and for Python-2 pickles whose strings are all ASCII). When it
+    fails, the file is reloaded with ``encoding='bytes'`` and every byte
+    string, keys included, is decoded as UTF-8.
+
+    Args:
+        path (str): Path of the pickle.
+        field (str, optional): Config field named in the error when the
+            file is missing. Defaults to ``'refs_file'``.
+
+    Returns:
+        list[dict]: The ref records, with ``str`` keys and text.
+    """
+    check_file_exists(path, field, 'REFER refs pickle')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        refs = pickle.loads(raw)
+    except (ValueError, pickle.UnpicklingError):
+        # UnicodeDecodeError (a ValueError): Python-2 str with UTF-8 bytes.
+        refs = _decode_bytes(pickle.loads(raw, encoding='bytes'), path)
+    else:
+        # A pickle written with bytes objects loads without error: normalise.
+        refs = _decode_bytes(refs, path)
+    if not isinstance(refs, list):
+        raise TypeError(f'{path!r}: expected a list of ref records, got '
+                        f'{type(refs).__name__}')
+    return refs
+
+
+def load_instances(path: str,
+                   field: Optional[str] = 'ann_file') -> Dict[str, Any]:
+    """Load a COCO-format ``instances.json`` and index it by id.
+
+    Args:
+        path (str): Path of the JSON file.
+        field (str, optional): Config field named in the error when the
+            file is missing. Defaults to ``'ann_file'``.
+
+    Returns:
+        dict: ``images`` (id -> image record), ``annotations`` (id ->
+        annotation record) and ``categories`` (id -> category record).
+    """
+    check_file_exists(path, field, 'COCO instances file')
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    for key in ('images', 'annotations'):
+        if key not in data:
+            raise KeyError(f'{path!r} has no {key!r} list; is it a COCO '
+                           'instances file?')
+    return dict(
+        images={img['id']: img
+                for img in data['images']},
+        annotations={ann['id']: ann
+                     for ann in data['annotations']},
+        categories={c['id']: c
+                    for c in data.get('categories', [])})
+
+
+def _check_size(size: Any, height: int, width: int) -> None:
+    if [int(s) for s in size] != [int(height), int(width)]:
+        raise ValueError(
+            f'RLE size {list(size)} does not match the image size '
+            f'[height, width] = [{height}, {width}]')
+
+
+def decode_ref_mask(segmentation: Union[list, dict], height: int,
+                    width: int) -> np.ndarray:
+    """Decode a COCO segmentation into a binary mask with pycocotools.
+
+    Args:
+        segmentation (list | dict): One of
+
+            - polygons: ``[[x1, y1, x2, y2, ...], ...]`` (several parts are
+              merged; a single flat ``[x1, y1, ...]`` list is accepted;
+              parts with fewer than 3 points are skipped);
+            - uncompressed RLE: ``{'size': [h, w], 'counts': [int, ...]}``;
+            - compressed RLE: ``{'size': [h, w], 'counts': str | bytes}``.
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        np.ndarray: ``(height, width)`` uint8 mask with values in {0, 1}.
+    """
+    height, width = int(height), int(width)
+    if isinstance(segmentation, (list, tuple)):
+        polygons = list(segmentation)
+        if polygons and not isinstance(polygons[0], (list, tuple)):
+            polygons = [polygons]
+        polygons = [[float(v) for v in p] for p in polygons if len(p) >= 6]
+        if not polygons:
+            return np.zeros((height, width), dtype=np.uint8)
+        rle = mask_utils.merge(
+            mask_utils.frPyObjects(polygons, height, width))
+    elif isinstance(segmentation, dict):
+        if 'counts' not in segmentation or 'size' not in segmentation:
+            raise ValueError(
+                'RLE segmentation needs "size" and "counts", got keys '
+                f'{sorted(segmentation)}')
+        _check_size(segmentation['size'], height, width)
+        counts = segmentation['counts']
+        if isinstance(counts, (list, tuple)):
+            rle = mask_utils.frPyObjects(
+                dict(size=[height, width], counts=list(counts)), height,
+                width)
+        elif isinstance(counts, (str, bytes)):
+            rle = dict(
+                size=[height, width],
+                counts=counts.encode('ascii')
+                if isinstance(counts, str) else counts)
+        else:
+            raise TypeError('RLE "counts" must be a list of ints or a '
+                            f'string, got {type(counts).__name__}')
+    else:
+        raise TypeError('segmentation must be a polygon list or an RLE '
+                        f'dict, got {type(segmentation).__name__}')
+    mask = mask_utils.decode(rle)
+    return np.ascontiguousarray(mask, dtype=np.uint8)
+
+
+def _load_png_mask(path: str) -> np.ndarray:
+    check_file_exists(path, 'mask', 'mask image')
+    with Image.open(path) as img:
+        if img.mode in ('RGBA', 'LA'):
+            # Alpha is not a label: use the colour channels only.
+            img = img.convert('RGB' if img.mode == 'RGBA' else 'L')
+        arr = np.asarray(img)
+    if arr.ndim == 3:
+        arr = arr.any(axis=-1)
+    return (arr != 0).astype(np.uint8)
+
+
+def load_ref_mask(ref_mask: Dict[str, Any]) -> np.ndarray:
+    """Decode the ``ref_mask`` entry of an mmris data info.
+
+    Args:
+        ref_mask (dict): Either ``dict(segmentation=..., height=H,
+            width=W)`` (polygons or RLE, see :func:`decode_ref_mask`) or
+            ``dict(png=path)``: a mask image (PNG or any format PIL reads)
+            in which every nonzero pixel is the object (palette images use
+            the palette index; alpha is ignored).
+
+    Returns:
+        np.ndarray: ``(H, W)`` uint8 mask with values in {0, 1}.
+    """
+    if not isinstance(ref_mask, dict):
+        raise TypeError(f'ref_mask must be a dict, got {ref_mask!r}')
+    if 'png' in ref_mask:
+        return _load_png_mask(ref_mask['png'])
+    if 'segmentation' in ref_mask:
+        missing = [k for k in ('height', 'width') if k not in ref_mask]
+        if missing:
+            raise KeyError(f'ref_mask with a segmentation needs {missing}')
+        return decode_ref_mask(ref_mask['segmentation'], ref_mask['height'],
+                               ref_mask['width'])
+    raise KeyError('ref_mask needs "segmentation" (+ "height", "width") or '
+                   f'"png", got keys {sorted(ref_mask)}')
+

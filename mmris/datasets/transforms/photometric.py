@@ -1,0 +1,126 @@
+"""Photometric augmentation: random HSV jitter (YOLO style, as used by ASDA).
+
+MMSeg's :class:`~mmseg.datasets.transforms.PhotoMetricDistortion` is reused
+unchanged for the brightness / contrast / saturation / hue recipe.
+"""
+from typing import Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+
+from mmris.registry import TRANSFORMS
+
+__all__ = ['RandomHSV']
+
+
+@TRANSFORMS.register_module()
+class RandomHSV(BaseTransform):
+    """Random multiplicative jitter of hue, saturation and value.
+
+    With probability ``prob`` one gain per channel is drawn,
+    ``g_c = 1 + U(-1, 1) * gain_c``, and applied in HSV space through
+    look-up tables: ``H' = (H * g_h) mod 180`` (OpenCV's 8-bit hue range),
+    ``S' = clip(S * g_s, 0, 255)``, ``V' = clip(V * g_v, 0, 255)``. This is
+    the HSV augmentation of the YOLO family that the ASDA code uses. Only the
+    image changes; masks and geometry are untouched.
+
+    Required Keys:
+
+    - img (uint8, 3 channels, channel order given by ``channel_order``)
+
+    Modified Keys:
+
+    - img
+
+    Args:
+        hgain (float): Maximum relative hue change. Defaults to 0.5.
+        sgain (float): Maximum relative saturation change. Defaults to 0.5.
+        vgain (float): Maximum relative value (brightness) change.
+            Defaults to 0.5.
+        prob (float): Probability of applying the jitter. Defaults to 1.0.
+        channel_order (str): ``'bgr'`` (after mmcv loading) or ``'rgb'``.
+            Defaults to ``'bgr'``.
+    """
+
+    def __init__(self,
+                 hgain: float = 0.5,
+                 sgain: float = 0.5,
+                 vgain: float = 0.5,
+                 prob: float = 1.0,
+                 channel_order: str = 'bgr') -> None:
+        for name, value in (('hgain', hgain), ('sgain', sgain),
+                            ('vgain', vgain)):
+            if value < 0:
+                raise ValueError(f'RandomHSV: {name} must be >= 0, got '
+                                 f'{value}')
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f'RandomHSV: prob must be in [0, 1], got {prob}')
+        if channel_order not in ('bgr', 'rgb'):
+            raise ValueError('RandomHSV: channel_order must be "bgr" or '
+                             f'"rgb", got {channel_order!r}')
+        self.hgain = hgain
+        self.sgain = sgain
+        self.vgain = vgain
+        self.prob = prob
+        self.channel_order = channel_order
+
+    @cache_randomness
+    def _sample(self) -> Tuple[bool, np.ndarray]:
+        """Draw whether to apply and the three gains."""
+        apply = np.random.rand() < self.prob
+        gains = 1.0 + np.random.uniform(-1, 1, 3) * np.array(
+            [self.hgain, self.sgain, self.vgain])
+        return apply, gains
+
+    @staticmethod
+    def jitter(img: np.ndarray, gains: np.ndarray,
+               channel_order: str = 'bgr') -> np.ndarray:
+        """Apply given HSV gains to a uint8 3-channel image.
+
+        Args:
+            img (np.ndarray): (H, W, 3) uint8 image.
+            gains (np.ndarray): Multiplicative gains ``(g_h, g_s, g_v)``.
+            channel_order (str): ``'bgr'`` or ``'rgb'``.
+
+        Returns:
+            np.ndarray: The jittered (H, W, 3) uint8 image.
+        """
+        to_hsv, from_hsv = ((cv2.COLOR_BGR2HSV, cv2.COLOR_HSV2BGR)
+                            if channel_order == 'bgr' else
+                            (cv2.COLOR_RGB2HSV, cv2.COLOR_HSV2RGB))
+        hue, sat, val = cv2.split(cv2.cvtColor(img, to_hsv))
+        levels = np.arange(256, dtype=np.float32)
+        lut_h = np.mod(levels * gains[0], 180).astype(np.uint8)
+        lut_s = np.clip(levels * gains[1], 0, 255).astype(np.uint8)
+        lut_v = np.clip(levels * gains[2], 0, 255).astype(np.uint8)
+        hsv = cv2.merge((cv2.LUT(hue, lut_h), cv2.LUT(sat, lut_s),
+                         cv2.LUT(val, lut_v)))
+        return cv2.cvtColor(hsv, from_hsv)
+
+    def transform(self, results: dict) -> dict:
+        """Jitter ``results['img']`` in HSV space.
+
+        Args:
+            results (dict): Results dict with ``img``.
+
+        Returns:
+            dict: The results with the jittered image.
+        """
+        img = results['img']
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise TypeError(
+                'RandomHSV expects a uint8 (H, W, 3) image, got dtype '
+                f'{img.dtype} and shape {img.shape} for '
+                f'{results.get("img_path", "<unknown image>")!r}; place it '
+                'before any float conversion')
+        apply, gains = self._sample()
+        if apply:
+            results['img'] = self.jitter(img, gains, self.channel_order)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(hgain={self.hgain}, '
+                f'sgain={self.sgain}, vgain={self.vgain}, prob={self.prob}, '
+                f"channel_order='{self.channel_order}')")

@@ -1,0 +1,313 @@
+"""Referring-segmentation metric: overall IoU, mean IoU and Prec@X.
+
+The protocol follows LAVT / CRIS / ASDA: every expression is one sample, the
+binary prediction and the ground-truth mask are compared at the original image
+resolution, and
+
+* ``oIoU = sum(I) / sum(U)`` (overall, or cumulative, IoU),
+* ``mIoU = mean(I / U)`` (mean of per-expression IoU, the number CRIS and ASDA
+  report as "IoU"),
+* ``Prec@X`` = fraction of expressions whose IoU is *strictly* greater than X,
+
+all in percent. Several splits (e.g. ``refcoco_val``, ``refcoco_testA``) can be
+evaluated in one run; they are told apart by the ``split`` metainfo key.
+"""
+import json
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.dist import get_dist_info, is_main_process
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from mmengine.structures import BaseDataElement
+from prettytable import PrettyTable
+
+from mmris.registry import METRICS
+
+__all__ = ['RefSegMetric']
+
+#: Split name used when a sample carries no ``split`` metainfo.
+DEFAULT_SPLIT = 'default'
+
+SampleType = Union[dict, BaseDataElement]
+
+
+def _get_meta(sample: SampleType, key: str, default: Any = None) -> Any:
+    """Read ``key`` from a data sample given as a dict or a data element."""
+    return sample.get(key, default)
+
+
+def _get_mask(sample: SampleType, field: str) -> Optional[torch.Tensor]:
+    """Return ``sample.<field>.data`` as a tensor, or None when absent."""
+    if isinstance(sample, BaseDataElement):
+        pixel_data = sample.get(field, None)
+        return None if pixel_data is None else pixel_data.data
+    pixel_data = sample.get(field, None)
+    if pixel_data is None:
+        return None
+    data = pixel_data['data'] if isinstance(pixel_data, dict) \
+        else pixel_data.data
+    return data if isinstance(data, torch.Tensor) else torch.as_tensor(data)
+
+
+def _to_builtin(value: Any) -> Any:
+    """Convert numpy / torch scalars to JSON-serialisable Python objects."""
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+@METRICS.register_module()
+class RefSegMetric(BaseMetric):
+    """Overall IoU, mean IoU and precision at IoU thresholds for RIS.
+
+    ``process`` reduces every sample to one small tuple ``(split, I, U)``
+    where ``I = |pred AND gt|`` and ``U = |pred OR gt|`` are pixel counts at
+    the original image resolution, so that ``BaseMetric.evaluate`` can gather
+    the results across ranks and truncate the sampler's padding. Masks are
+    binarised with ``> 0``.
+
+    Empty union: when both the prediction and the ground truth are empty,
+    ``U = 0`` and the IoU of that sample is set to ``empty_iou``, by default
+    1.0 because the prediction is perfect (ASDA's code also counts 1, CRIS's
+    code divides by ``U + 1e-6`` and counts 0). The choice changes mIoU and
+    Prec@X but never oIoU, because such a sample adds 0 to both sums. If the
+    whole split has ``sum(U) = 0``, oIoU is ``100 * empty_iou``. An empty
+    prediction against a non-empty mask, or the reverse, has IoU 0.
+
+    When more than one split is present in the results, every key is
+    prefixed with its split (``'refcoco_val/oIoU'``, ``'refcoco_testA/mIoU'``
+    ...) and no un-prefixed key is returned; with one split (or no ``split``
+    metainfo at all) the keys are plain: ``oIoU``, ``mIoU``, ``Prec@0.5`` ...
+    Thresholds are formatted with ``'{:g}'``, e.g. ``Prec@0.75``.
+
+    Args:
+        prec_thresholds (Sequence[float]): IoU thresholds for ``Prec@X``;
+            a sample counts when its IoU is strictly greater than X.
+            Defaults to ``(0.5, 0.6, 0.7, 0.8, 0.9)``.
+        empty_iou (float): IoU of a sample whose prediction and ground truth
+            are both empty. Defaults to 1.0.
+        output_dir (str, optional): If set, every sample's prediction is
+            written as a 0/255 PNG to
+            ``{output_dir}/{split}/{ref_id}_{sent_id}.png`` and the
+            per-sample scores (``IoU``, ``I``, ``U``, ``text``, ``img_id``,
+            ``split``) to ``{output_dir}/results.json`` keyed by
+            ``"{ref_id}_{sent_id}"``. Each rank writes only its own masks and
+            its own ``results_rank{r}.json``; the main process merges them
+            into ``results.json`` after the results are gathered.
+            Defaults to None.
+        collect_device (str): Device used to gather results across ranks,
+            ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix added to every metric name by
+            ``BaseMetric``. Defaults to None.
+        collect_dir (str, optional): Synchronisation directory for
+            ``collect_device='cpu'``. Defaults to None.
+    """
+
+    def __init__(self,
+                 prec_thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
+                 empty_iou: float = 1.0,
+                 output_dir: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
+        self.prec_thresholds = tuple(float(t) for t in prec_thresholds)
+        for thr in self.prec_thresholds:
+            if not 0.0 <= thr <= 1.0:
+                raise ValueError(
+                    f'prec_thresholds must lie in [0, 1], got {thr}.')
+        self.empty_iou = float(empty_iou)
+        self.output_dir = output_dir
+        # Per-sample records of this rank, only kept when output_dir is set;
+        # they never enter ``self.results`` so gathering stays cheap.
+        self._records: Dict[str, dict] = OrderedDict()
+
+    # ------------------------------------------------------------------ #
+    # per-sample processing
+    # ------------------------------------------------------------------ #
+    def process(self, data_batch: Any,
+                data_samples: Sequence[SampleType]) -> None:
+        """Reduce each sample to ``(split, I, U)`` and store it.
+
+        Args:
+            data_batch (Any): A batch from the dataloader (unused).
+            data_samples (Sequence[dict | SegDataSample]): Model outputs,
+                each with ``pred_sem_seg.data`` (1, H, W) and
+                ``gt_sem_seg.data`` (1, H, W) at the original resolution and
+                the metainfo keys ``split``, ``ref_id``, ``sent_id``.
+        """
+        for sample in data_samples:
+            split = _get_meta(sample, 'split', None) or DEFAULT_SPLIT
+            pred = _get_mask(sample, 'pred_sem_seg')
+            gt = _get_mask(sample, 'gt_sem_seg')
+            ident = self._sample_name(sample)
+            if pred is None or gt is None:
+                missing = 'pred_sem_seg' if pred is None else 'gt_sem_seg'
+                raise KeyError(f'RefSegMetric: sample {ident} has no '
+                               f'`{missing}`; both the prediction and the '
+                               'ground-truth mask are needed.')
+            pred = self._as_2d(pred) > 0
+            gt = self._as_2d(gt.to(pred.device)) > 0
+            if pred.shape != gt.shape:
+                raise ValueError(
+                    f'RefSegMetric: prediction and ground truth of sample '
+                    f'{ident} differ in shape: pred {tuple(pred.shape)} vs '
+                    f'gt {tuple(gt.shape)}. Both must be at the original '
+                    'image resolution.')
+            intersection = int((pred & gt).sum().item())
+            union = int((pred | gt).sum().item())
+            self.results.append((str(split), intersection, union))
+            if self.output_dir is not None:
+                self._dump_sample(sample, str(split), ident, pred,
+                                  intersection, union)
+
+    @staticmethod
+    def _as_2d(mask: torch.Tensor) -> torch.Tensor:
+        """Squeeze a (1, H, W) mask to (H, W)."""
+        if mask.dim() == 3 and mask.shape[0] == 1:
+            return mask[0]
+        if mask.dim() != 2:
+            raise ValueError('RefSegMetric expects masks of shape (1, H, W) '
+                             f'or (H, W), got {tuple(mask.shape)}.')
+        return mask
+
+    @staticmethod
+    def _sample_name(sample: SampleType) -> str:
+        """``"{ref_id}_{sent_id}"``, falling back to what the sample has."""
+        ref_id = _get_meta(sample, 'ref_id', None)
+        sent_id = _get_meta(sample, 'sent_id', None)
+        if ref_id is not None and sent_id is not None:
+            return f'{_to_builtin(ref_id)}_{_to_builtin(sent_id)}'
+        if ref_id is not None:
+            return str(_to_builtin(ref_id))
+        for key in ('sample_idx', 'img_id', 'img_path'):
+            value = _get_meta(sample, key, None)
+            if value is not None:
+                return osp.splitext(osp.basename(str(_to_builtin(value))))[0]
+        return 'unknown'
+
+    def _iou(self, intersection: int, union: int) -> float:
+        return intersection / union if union > 0 else self.empty_iou
+
+    def _dump_sample(self, sample: SampleType, split: str, name: str,
+                     pred: torch.Tensor, intersection: int,
+                     union: int) -> None:
+        """Write the PNG of one prediction and keep its JSON record."""
+        mask = pred.to(torch.uint8).mul_(255).cpu().numpy()
+        mmcv.imwrite(mask, osp.join(self.output_dir, split, f'{name}.png'))
+        self._records[name] = dict(
+            IoU=self._iou(intersection, union),
+            I=intersection,
+            U=union,
+            text=_to_builtin(_get_meta(sample, 'text', None)),
+            img_id=_to_builtin(_get_meta(sample, 'img_id', None)),
+            split=split)
+
+    # ------------------------------------------------------------------ #
+    # evaluation
+    # ------------------------------------------------------------------ #
+    def evaluate(self, size: int) -> dict:
+        """Gather the results of all ranks and compute the metrics.
+
+        With ``output_dir`` set, each rank first writes its own
+        ``results_rank{r}.json``; after the (synchronising) gather the main
+        process merges them into ``results.json``.
+
+        Args:
+            size (int): Length of the whole evaluation dataset.
+
+        Returns:
+            dict: Metric name -> value in percent.
+        """
+        rank, world_size = get_dist_info()
+        if self.output_dir is not None:
+            os.makedirs(self.output_dir, exist_ok=True)
+            with open(self._rank_file(rank), 'w', encoding='utf-8') as f:
+                json.dump(self._records, f, ensure_ascii=False)
+            self._records = OrderedDict()
+        metrics = super().evaluate(size)
+        if self.output_dir is not None and is_main_process():
+            merged: Dict[str, dict] = OrderedDict()
+            for r in range(world_size):
+                path = self._rank_file(r)
+                if osp.isfile(path):
+                    with open(path, encoding='utf-8') as f:
+                        merged.update(json.load(f))
+                    os.remove(path)
+            with open(
+                    osp.join(self.output_dir, 'results.json'),
+                    'w',
+                    encoding='utf-8') as f:
+                json.dump(merged, f, ensure_ascii=False, indent=1)
+        return metrics
+
+    def _rank_file(self, rank: int) -> str:
+        return osp.join(self.output_dir, f'results_rank{rank}.json')
+
+    def compute_metrics(self, results: List[Tuple[str, int, int]]) -> dict:
+        """Compute oIoU, mIoU and Prec@X per split.
+
+        Args:
+            results (list[tuple[str, int, int]]): ``(split, I, U)`` of every
+                sample of the dataset, gathered from all ranks.
+
+        Returns:
+            dict[str, float]: Metrics in percent. Plain keys (``oIoU``,
+            ``mIoU``, ``Prec@0.5`` ...) for one split; ``'{split}/{key}'``
+            for every split when there are several.
+        """
+        per_split: Dict[str, List[Tuple[int, int]]] = OrderedDict()
+        for split, intersection, union in results:
+            per_split.setdefault(split, []).append((intersection, union))
+
+        logger = MMLogger.get_current_instance()
+        metrics: Dict[str, float] = OrderedDict()
+        multi = len(per_split) > 1
+        for split, pairs in per_split.items():
+            split_metrics = self._split_metrics(pairs)
+            self._log_table(split, len(pairs), split_metrics, logger)
+            for key, value in split_metrics.items():
+                metrics[f'{split}/{key}' if multi else key] = value
+        return dict(metrics)
+
+    def _split_metrics(self, pairs: List[Tuple[int, int]]) -> Dict[str, float]:
+        """oIoU, mIoU and Prec@X (percent) of one split's ``(I, U)`` pairs."""
+        inter = np.array([p[0] for p in pairs], dtype=np.float64)
+        union = np.array([p[1] for p in pairs], dtype=np.float64)
+        nonempty = union > 0
+        ious = np.full(len(pairs), self.empty_iou, dtype=np.float64)
+        ious[nonempty] = inter[nonempty] / union[nonempty]
+
+        total_union = union.sum()
+        out: Dict[str, float] = OrderedDict()
+        out['oIoU'] = float(100.0 * inter.sum() / total_union) \
+            if total_union > 0 else 100.0 * self.empty_iou
+        out['mIoU'] = float(100.0 * ious.mean())
+        for thr in self.prec_thresholds:
+            out[f'Prec@{thr:g}'] = float(100.0 * np.mean(ious > thr))
+        return out
+
+    @staticmethod
+    def _log_table(split: str, count: int, metrics: Dict[str, float],
+                   logger: MMLogger) -> None:
+        """Log one split's metrics as a table."""
+        table = PrettyTable()
+        table.field_names = ['split', 'samples', *metrics.keys()]
+        table.add_row([split, count, *(f'{v:.2f}' for v in metrics.values())])
+        print_log(
+            f'Referring segmentation results ({split}):\n' +
+            table.get_string(),
+            logger=logger)
