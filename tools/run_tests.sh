@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # PyPI's torch build: a machine-local CPU-only torch wheel in pip's
 # find-links cannot load torchvision from PyPI (see README, Installation).
-PIP_FIND_LINKS=/dev/null python -m pip install -q -e ".[tests]" 2>&1 \
-    | grep -v "is ignored: it is neither a file nor a directory" || true
+PIP_FIND_LINKS="$(mktemp -d)" python -m pip install -q -e ".[tests]"
 python -c "import mmris, torchvision, open_clip, mmseg; print('mmris', mmris.__version__)"
 python -m pytest tests "$@"

@@ -256,3 +256,16 @@ def test_build_from_registry():
         dict(type='RefSegMetric', prec_thresholds=[0.5, 0.75]))
     assert isinstance(metric, RefSegMetric)
     assert metric.prec_thresholds == (0.5, 0.75)
+
+
+def test_through_mmengine_evaluator():
+    from mmengine.evaluator import Evaluator
+    evaluator = Evaluator(RefSegMetric())
+    samples = [
+        make_sample([[1, 1], [0, 0]], [[1, 0], [0, 0]], as_dict=False),
+        make_sample([[1, 1], [0, 0]], [[1, 1], [0, 0]], as_dict=False),
+    ]
+    evaluator.process(data_samples=samples, data_batch={})
+    metrics = evaluator.evaluate(2)
+    assert metrics['oIoU'] == pytest.approx(100 * 3 / 4)
+    assert metrics['mIoU'] == pytest.approx(75.0)

@@ -1,0 +1,342 @@
+"""RefCOCO, RefCOCO+ and RefCOCOg in the REFER toolkit's layout.
+
+Layout (every path is a config field, relative to ``data_root``)::
+
+    data_root/
+      coco/train2014/COCO_train2014_*.jpg        data_prefix['img_path']
+      refcoco/instances.json, refs(unc).p        ann_file, refs_file
+      refcoco+/instances.json, refs(unc).p
+      refcocog/instances.json, refs(umd).p, refs(google).p
+
+References:
+    Yu et al., "Modeling Context in Referring Expressions", ECCV 2016
+    (RefCOCO, RefCOCO+, UNC splits). Mao et al., "Generation and
+    Comprehension of Unambiguous Object Descriptions", CVPR 2016 (RefCOCOg,
+    Google split). Nagaraja et al., "Modeling Context Between Objects for
+    Referring Expression Understanding", ECCV 2016 (RefCOCOg UMD split).
+"""
+import logging
+import os.path as osp
+import random
+from typing import Any, Dict, List, Optional, Sequence, Set
+
+from mmengine.dataset import BaseDataset
+from mmengine.fileio import join_path
+from mmengine.logging import print_log
+from mmengine.utils import is_abs
+
+from mmris.registry import DATASETS
+from .refer_loader import load_instances, load_refs_pickle
+
+__all__ = ['RefCOCODataset', 'REFER_SPLITS', 'DEFAULT_SPLIT_BY']
+
+#: Valid splits of every (dataset, split_by) pair of the REFER release.
+REFER_SPLITS: Dict[tuple, tuple] = {
+    ('refcoco', 'unc'): ('train', 'val', 'testA', 'testB'),
+    ('refcoco+', 'unc'): ('train', 'val', 'testA', 'testB'),
+    ('refcocog', 'umd'): ('train', 'val', 'test'),
+    ('refcocog', 'google'): ('train', 'val'),
+}
+#: The split_by used when a config leaves it unset.
+DEFAULT_SPLIT_BY: Dict[str, str] = {
+    'refcoco': 'unc',
+    'refcoco+': 'unc',
+    'refcocog': 'umd',
+}
+_SAMPLE_UNITS = ('sentence', 'ref')
+_TEXT_FIELDS = ('sent', 'raw')
+
+
+def _resolve_split_by(dataset: str, split_by: Optional[str]) -> str:
+    """Validate ``dataset`` / ``split_by`` and fill the default split_by."""
+    if dataset not in DEFAULT_SPLIT_BY:
+        raise ValueError(f'dataset={dataset!r} is not a REFER dataset; '
+                         f'choose one of {sorted(DEFAULT_SPLIT_BY)}')
+    split_by = DEFAULT_SPLIT_BY[dataset] if split_by is None else split_by
+    if (dataset, split_by) not in REFER_SPLITS:
+        valid = [sb for (d, sb) in REFER_SPLITS if d == dataset]
+        raise ValueError(f'split_by={split_by!r} is not available for '
+                         f'dataset={dataset!r}; choose one of {valid}')
+    return split_by
+
+
+def _check_splits(dataset: str, split_by: str,
+                  splits: Sequence[str]) -> None:
+    valid = REFER_SPLITS[(dataset, split_by)]
+    for split in splits:
+        if split not in valid:
+            raise ValueError(
+                f'split={split!r} is not a split of {dataset} '
+                f'(split_by={split_by!r}); valid splits: {list(valid)}')
+
+
+def _format_path(template: str, data_root: Optional[str], **fields) -> str:
+    """Fill ``{dataset}`` / ``{split_by}`` / ``{split}`` and join the root."""
+    path = template.format(**fields)
+    if data_root and not is_abs(path):
+        path = join_path(data_root, path)
+    return path
+
+
+@DATASETS.register_module()
+class RefCOCODataset(BaseDataset):
+    """RefCOCO / RefCOCO+ / RefCOCOg for referring image segmentation.
+
+    Each sample is one referring expression (``sample_unit='sentence'``:
+    every sentence of every ref in the split exactly once, in the pickle's
+    order, which is what evaluation needs) or one ref
+    (``sample_unit='ref'``: a sentence is drawn uniformly at random at every
+    access, as CRIS trains).
+
+    Expressions that are blank after stripping whitespace are dropped with
+    a warning naming their ``ref_id`` / ``sent_id``; a ref left without
+    sentences is dropped. Sentences are not truncated (the tokenizer is).
+
+    Every data info holds ``img_path``, ``img_id``, ``ann_id``, ``ref_id``,
+    ``sent_id``, ``text``, ``split`` (reporting name, e.g.
+    ``'refcocog_umd_val'``), ``ref_mask = dict(segmentation, height,
+    width)`` (decoded by ``LoadRefMask``), ``category_id``, ``seg_fields``
+    and ``reduce_zero_label``. In per-ref mode it also holds ``sentences``,
+    the list of ``(sent_id, text)`` the draw is made from.
+
+    Args:
+        data_root (str): Root of the REFER layout. Defaults to ``'data/'``.
+        dataset (str): ``'refcoco'``, ``'refcoco+'`` or ``'refcocog'``.
+            Defaults to ``'refcoco'``.
+        split_by (str, optional): ``'unc'`` (refcoco, refcoco+), ``'umd'`` or
+            ``'google'`` (refcocog). None picks ``'unc'`` / ``'umd'``.
+        split (str): ``train/val/testA/testB`` for refcoco and refcoco+,
+            ``train/val/test`` for refcocog-umd, ``train/val`` for
+            refcocog-google. Defaults to ``'train'``.
+        ann_file (str, optional): COCO instances file, relative to
+            ``data_root`` unless absolute; ``{dataset}`` is filled in.
+            Defaults to ``'{dataset}/instances.json'``.
+        refs_file (str, optional): Refs pickle, relative to ``data_root``
+            unless absolute; ``{dataset}``, ``{split_by}`` and ``{split}``
+            are filled in. Defaults to ``'{dataset}/refs({split_by}).p'``.
+        data_prefix (dict): ``img_path``: image folder, relative to
+            ``data_root`` unless absolute. Defaults to
+            ``dict(img_path='coco/train2014')``.
+        sample_unit (str): ``'sentence'`` or ``'ref'``. Defaults to
+            ``'sentence'``.
+        text_field (str): Sentence field used as text, ``'sent'`` (the
+            REFER toolkit's normalised text) or ``'raw'``. Defaults to
+            ``'sent'``.
+        split_name (str, optional): Name reported in ``split`` (e.g. in
+            metrics). None gives ``'{dataset}_{split}'`` for refcoco /
+            refcoco+ and ``'{dataset}_{split_by}_{split}'`` for refcocog.
+        exclude_images_of (list[dict], optional): Drop every sample whose
+            image appears in other splits, e.g. ``[dict(dataset='refcoco',
+            split_by='unc', splits=['val', 'testA', 'testB'])]`` to train on
+            RefCOCOg without images of RefCOCO's evaluation splits. Each
+            dict takes ``dataset``, ``splits``, and optionally ``split_by``,
+            ``refs_file`` and ``data_root`` (default: this dataset's).
+        **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`
+            (``pipeline``, ``test_mode``, ``serialize_data``, ``indices``,
+            ``lazy_init``, ``metainfo`` ...).
+    """
+
+    METAINFO = dict(
+        classes=('background', 'object'), palette=[[0, 0, 0], [255, 255,
+                                                               255]])
+
+    def __init__(self,
+                 data_root: str = 'data/',
+                 dataset: str = 'refcoco',
+                 split_by: Optional[str] = None,
+                 split: str = 'train',
+                 ann_file: Optional[str] = None,
+                 refs_file: Optional[str] = None,
+                 data_prefix: dict = dict(img_path='coco/train2014'),
+                 sample_unit: str = 'sentence',
+                 text_field: str = 'sent',
+                 split_name: Optional[str] = None,
+                 exclude_images_of: Optional[List[dict]] = None,
+                 **kwargs) -> None:
+        self.dataset = dataset
+        self.split_by = _resolve_split_by(dataset, split_by)
+        _check_splits(dataset, self.split_by, [split])
+        self.split = split
+        if sample_unit not in _SAMPLE_UNITS:
+            raise ValueError(f'sample_unit={sample_unit!r}; choose one of '
+                             f'{list(_SAMPLE_UNITS)}')
+        if text_field not in _TEXT_FIELDS:
+            raise ValueError(f'text_field={text_field!r}; choose one of '
+                             f'{list(_TEXT_FIELDS)}')
+        self.sample_unit = sample_unit
+        self.text_field = text_field
+        if split_name is None:
+            split_name = (f'{dataset}_{self.split_by}_{split}'
+                          if dataset == 'refcocog' else f'{dataset}_{split}')
+        self.split_name = split_name
+        fields = dict(dataset=dataset, split_by=self.split_by, split=split)
+        ann_file = (ann_file or '{dataset}/instances.json').format(**fields)
+        self.refs_file = _format_path(refs_file
+                                      or '{dataset}/refs({split_by}).p',
+                                      data_root, **fields)
+        self.exclude_images_of = list(exclude_images_of or [])
+        for spec in self.exclude_images_of:
+            self._check_exclude_spec(spec)
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            **kwargs)
+        if self.test_mode and self.sample_unit == 'ref':
+            print_log(
+                f'{type(self).__name__}: test_mode with sample_unit="ref" '
+                'draws one random sentence per ref; evaluation protocols '
+                'use sample_unit="sentence".',
+                logger='current',
+                level=logging.WARNING)
+
+    @staticmethod
+    def _check_exclude_spec(spec: dict) -> None:
+        if not isinstance(spec, dict) or 'dataset' not in spec \
+                or 'splits' not in spec:
+            raise ValueError(
+                'each exclude_images_of entry must be a dict with '
+                f'"dataset" and "splits" (+ optional "split_by", '
+                f'"refs_file", "data_root"), got {spec!r}')
+        unknown = set(spec) - {
+            'dataset', 'splits', 'split_by', 'refs_file', 'data_root'
+        }
+        if unknown:
+            raise ValueError(f'exclude_images_of entry {spec!r} has unknown '
+                             f'keys {sorted(unknown)}')
+        if isinstance(spec['splits'], str):
+            raise ValueError('exclude_images_of "splits" must be a list, got '
+                             f'the string {spec["splits"]!r}')
+        split_by = _resolve_split_by(spec['dataset'], spec.get('split_by'))
+        _check_splits(spec['dataset'], split_by, spec['splits'])
+
+    def _excluded_image_ids(self) -> Set[int]:
+        """Image ids of every split named in ``exclude_images_of``."""
+        image_ids: Set[int] = set()
+        for spec in self.exclude_images_of:
+            split_by = _resolve_split_by(spec['dataset'],
+                                         spec.get('split_by'))
+            fields = dict(dataset=spec['dataset'], split_by=split_by)
+            path = _format_path(
+                spec.get('refs_file', '{dataset}/refs({split_by}).p'),
+                spec.get('data_root', self.data_root), **fields)
+            splits = set(spec['splits'])
+            for ref in load_refs_pickle(path, 'exclude_images_of.refs_file'):
+                if ref['split'] in splits:
+                    image_ids.add(ref['image_id'])
+        return image_ids
+
+    def _sentences_of(self, ref: Dict[str, Any]) -> List[tuple]:
+        """Non-blank ``(sent_id, text)`` of a ref; warns about blank ones."""
+        sentences = []
+        for sent in ref.get('sentences') or []:
+            text = sent.get(self.text_field)
+            if text is None:
+                raise KeyError(
+                    f'{self.refs_file!r}: ref_id={ref["ref_id"]} sentence '
+                    f'{sent.get("sent_id")} has no {self.text_field!r} field '
+                    f'(text_field); its keys are {sorted(sent)}')
+            text = text.strip()
+            if not text:
+                print_log(
+                    f'{self.split_name}: dropping the empty expression '
+                    f'ref_id={ref["ref_id"]} sent_id={sent["sent_id"]}',
+                    logger='current',
+                    level=logging.WARNING)
+                continue
+            sentences.append((sent['sent_id'], text))
+        return sentences
+
+    def load_data_list(self) -> List[dict]:
+        """Read the refs of ``split`` and build one info per sample.
+
+        Returns:
+            list[dict]: The data infos (see the class docstring).
+        """
+        refs = load_refs_pickle(self.refs_file, 'refs_file')
+        coco = load_instances(self.ann_file, 'ann_file')
+        images, annotations = coco['images'], coco['annotations']
+        excluded = self._excluded_image_ids()
+        img_prefix = self.data_prefix.get('img_path', '')
+
+        data_list = []
+        num_excluded = 0
+        for ref in refs:
+            if ref['split'] != self.split:
+                continue
+            image_id = ref['image_id']
+            if image_id in excluded:
+                num_excluded += 1
+                continue
+            if image_id not in images:
+                raise KeyError(
+                    f'{self.refs_file!r}: ref_id={ref["ref_id"]} refers to '
+                    f'image_id={image_id}, which is not in {self.ann_file!r}'
+                    '; do `ann_file` and `refs_file` belong to the same '
+                    'dataset?')
+            if ref['ann_id'] not in annotations:
+                raise KeyError(
+                    f'{self.refs_file!r}: ref_id={ref["ref_id"]} refers to '
+                    f'ann_id={ref["ann_id"]}, which is not in '
+                    f'{self.ann_file!r}')
+            sentences = self._sentences_of(ref)
+            if not sentences:
+                print_log(
+                    f'{self.split_name}: dropping ref_id={ref["ref_id"]}, '
+                    'which has no non-empty expression',
+                    logger='current',
+                    level=logging.WARNING)
+                continue
+            image = images[image_id]
+            ann = annotations[ref['ann_id']]
+            info = dict(
+                img_path=osp.join(img_prefix, image['file_name']),
+                img_id=image_id,
+                ann_id=ref['ann_id'],
+                ref_id=ref['ref_id'],
+                category_id=ref.get('category_id', ann.get('category_id')),
+                split=self.split_name,
+                ref_mask=dict(
+                    segmentation=ann['segmentation'],
+                    height=image['height'],
+                    width=image['width']),
+                seg_fields=[],
+                reduce_zero_label=False)
+            if self.sample_unit == 'sentence':
+                for sent_id, text in sentences:
+                    data_list.append(dict(info, sent_id=sent_id, text=text))
+            else:
+                info.update(
+                    sentences=sentences,
+                    sent_id=sentences[0][0],
+                    text=sentences[0][1])
+                data_list.append(info)
+        if num_excluded:
+            print_log(
+                f'{self.split_name}: excluded {num_excluded} refs whose '
+                'images appear in exclude_images_of',
+                logger='current',
+                level=logging.INFO)
+        if not data_list:
+            print_log(
+                f'{self.split_name}: no samples in split {self.split!r} of '
+                f'{self.refs_file!r}',
+                logger='current',
+                level=logging.WARNING)
+        return data_list
+
+    def get_data_info(self, idx: int) -> dict:
+        """Info of sample ``idx``; per-ref mode draws its sentence here.
+
+        Args:
+            idx (int): Sample index.
+
+        Returns:
+            dict: The data info, with ``text`` / ``sent_id`` set.
+        """
+        info = super().get_data_info(idx)
+        if self.sample_unit == 'ref':
+            sent_id, text = random.choice(info['sentences'])
+            info['sent_id'] = sent_id
+            info['text'] = text
+        return info

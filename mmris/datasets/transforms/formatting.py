@@ -1,0 +1,78 @@
+"""Packing of referring-segmentation samples into model inputs."""
+from typing import Sequence
+
+from mmseg.datasets.transforms import PackSegInputs
+
+from mmris.registry import TRANSFORMS
+
+__all__ = ['PackRefSegInputs', 'REF_META_KEYS']
+
+#: mmseg's default meta keys followed by the referring-segmentation ones.
+REF_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                 'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                 'reduce_zero_label', 'text', 'ref_id', 'sent_id', 'ann_id',
+                 'img_id', 'split', 'letterbox_padding')
+
+
+@TRANSFORMS.register_module()
+class PackRefSegInputs(PackSegInputs):
+    """Pack an image, its expression and its mask for a referring segmentor.
+
+    Same as mmseg's :class:`~mmseg.datasets.transforms.PackSegInputs`
+    (``inputs`` is the (C, H, W) image tensor, ``data_samples`` a
+    :class:`~mmseg.structures.SegDataSample` whose ``gt_sem_seg`` holds the
+    (1, H, W) int64 mask when ``gt_seg_map`` is present), with the
+    expression and its ids in the metainfo: the segmentor reads
+    ``data_sample.text`` (``PixelData`` cannot hold text). Meta keys missing
+    from the results are skipped, as in mmseg, except ``text``, which is
+    required.
+
+    Required Keys:
+
+    - img
+    - text (str)
+    - gt_seg_map (optional)
+    - the meta keys (optional)
+
+    Added Keys:
+
+    - inputs (torch.Tensor)
+    - data_samples (SegDataSample)
+
+    Args:
+        meta_keys (Sequence[str]): Keys copied into the metainfo. Defaults to
+            :data:`REF_META_KEYS`: mmseg's defaults (``img_path``,
+            ``seg_map_path``, ``ori_shape``, ``img_shape``, ``pad_shape``,
+            ``scale_factor``, ``flip``, ``flip_direction``,
+            ``reduce_zero_label``) + ``text``, ``ref_id``, ``sent_id``,
+            ``ann_id``, ``img_id``, ``split``, ``letterbox_padding``.
+            ``'text'`` is added if missing.
+    """
+
+    def __init__(self, meta_keys: Sequence[str] = REF_META_KEYS) -> None:
+        meta_keys = tuple(meta_keys)
+        if 'text' not in meta_keys:
+            meta_keys = meta_keys + ('text', )
+        super().__init__(meta_keys=meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        """Pack the results.
+
+        Args:
+            results (dict): Results of the pipeline, with ``img`` and
+                ``text``.
+
+        Returns:
+            dict: ``inputs`` and ``data_samples``.
+        """
+        if 'text' not in results:
+            raise KeyError(
+                f'{self.__class__.__name__}: results has no "text" key (the '
+                'referring expression) for image '
+                f'{results.get("img_path", "<unknown image>")!r}')
+        if not isinstance(results['text'], str):
+            raise TypeError(
+                f'{self.__class__.__name__}: results["text"] must be a str, '
+                f'got {type(results["text"]).__name__} for image '
+                f'{results.get("img_path", "<unknown image>")!r}')
+        return super().transform(results)
