@@ -20,10 +20,12 @@ from mmris.structures import VLFeatures
 __all__ = ['ToyVLBackbone', 'ToyRISHead']
 
 
-def _conv_bn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:
+def _conv_gn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:
+    # GroupNorm, not BatchNorm: the toy model gives the same result whether
+    # a batch is split across processes or not (tested with dist_train.sh).
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True))
+        nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+        nn.GroupNorm(min(4, cout), cout), nn.ReLU(inplace=True))
 
 
 @MODELS.register_module()
@@ -47,7 +49,7 @@ class ToyVLBackbone(nn.Module):
         cin = 3
         for i, cout in enumerate(channels):
             stride = 4 if i == 0 else 2
-            stages.append(_conv_bn_relu(cin, cout, stride))
+            stages.append(_conv_gn_relu(cin, cout, stride))
             cin = cout
         self.stages = nn.ModuleList(stages)
         self.word_embed = nn.Embedding(self.tokenizer.vocab_size, text_dims)
@@ -94,7 +96,7 @@ class ToyRISHead(BaseRISHead):
         self.proj = nn.Conv2d(in_channels, channels, 1)
         self.film = nn.Linear(text_dims, 2 * channels)
         self.out = nn.Sequential(
-            _conv_bn_relu(channels + 2, channels, 1),
+            _conv_gn_relu(channels + 2, channels, 1),
             nn.Conv2d(channels, 1, 1))
 
     def forward(self, feats: VLFeatures) -> Tensor:

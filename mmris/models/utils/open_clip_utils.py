@@ -1,0 +1,82 @@
+"""Build CLIP models through open_clip, from local weights only.
+
+Weights come from a local file (``pretrained='/path/RN50.pt'``) or an
+open_clip pretrained tag that is already in the local cache; nothing is
+assumed to be downloadable at run time. ``model_cfg`` builds a CLIP of any
+size with random weights (tests, reduced-size models).
+"""
+import os.path as osp
+from typing import Optional
+
+import torch.nn as nn
+
+__all__ = ['build_open_clip']
+
+
+def _import_open_clip():
+    try:
+        import open_clip
+    except ImportError as err:  # pragma: no cover - a declared dependency
+        raise ImportError('CLIP backbones need open_clip: '
+                          'pip install open_clip_torch') from err
+    return open_clip
+
+
+def build_open_clip(model_name: Optional[str] = None,
+                    pretrained: Optional[str] = None,
+                    model_cfg: Optional[dict] = None) -> nn.Module:
+    """Create an open_clip ``CLIP`` model.
+
+    Args:
+        model_name (str, optional): open_clip model name ('RN50', 'RN101',
+            'ViT-B-16', ...). Ignored when ``model_cfg`` is given.
+        pretrained (str, optional): A local checkpoint file, or an open_clip
+            pretrained tag ('openai', ...) whose weights are in the local
+            cache. None builds random weights.
+        model_cfg (dict, optional): ``dict(embed_dim, vision_cfg, text_cfg,
+            quick_gelu)`` for ``open_clip.model.CLIP`` (any size, random
+            weights). Takes precedence over ``model_name``.
+
+    Returns:
+        nn.Module: The ``open_clip.model.CLIP`` model, in float32.
+    """
+    open_clip = _import_open_clip()
+    if model_cfg is not None:
+        from open_clip.model import CLIP
+        cfg = dict(model_cfg)
+        model = CLIP(
+            embed_dim=cfg.pop('embed_dim'),
+            vision_cfg=dict(cfg.pop('vision_cfg')),
+            text_cfg=dict(cfg.pop('text_cfg')),
+            **cfg)
+        if pretrained is not None:
+            open_clip.load_checkpoint(model, _local_file(pretrained))
+        return model.float()
+    if model_name is None:
+        raise ValueError('give either model_name (e.g. "RN50") or model_cfg')
+    if model_name not in open_clip.list_models():
+        raise ValueError(f'unknown open_clip model "{model_name}"; known: '
+                         f'{", ".join(open_clip.list_models()[:20])}, ...')
+    if pretrained is not None and not osp.isfile(pretrained):
+        tags = open_clip.list_pretrained_tags_by_model(model_name)
+        if pretrained not in tags:
+            raise FileNotFoundError(
+                f'pretrained "{pretrained}" is neither a file nor an open_clip '
+                f'tag of {model_name} ({tags})')
+    try:
+        model = open_clip.create_model(
+            model_name, pretrained=pretrained, precision='fp32')
+    except Exception as err:
+        if pretrained is None or osp.isfile(pretrained):
+            raise
+        raise RuntimeError(
+            f'could not load the open_clip weights {model_name}/{pretrained} '
+            '(no network access?). Download them once and set '
+            'backbone.pretrained to the local file.') from err
+    return model
+
+
+def _local_file(path: str) -> str:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'CLIP checkpoint not found: {path}')
+    return path
