@@ -4,9 +4,9 @@ from .utils.mmcv_compat import ensure_mmcv_ops
 
 ensure_mmcv_ops()
 
-from .utils.checkpoint_compat import register_checkpoint_safe_globals  # noqa
+from .utils.checkpoint_compat import register_trusted_checkpoint_loader  # noqa
 
-register_checkpoint_safe_globals()
+register_trusted_checkpoint_loader()
 
 from .version import __version__  # noqa: E402
 

@@ -328,6 +328,9 @@ class RefCOCODataset(BaseDataset):
     def get_data_info(self, idx: int) -> dict:
         """Info of sample ``idx``; per-ref mode draws its sentence here.
 
+        The draw uses Python's :mod:`random`, which ``randomness.seed`` seeds
+        and PyTorch re-seeds in every DataLoader worker.
+
         Args:
             idx (int): Sample index.
 

@@ -2,49 +2,48 @@
 
 Since PyTorch 2.6 ``torch.load`` defaults to ``weights_only=True`` and refuses
 any object it does not know. mmengine 0.10.x calls ``torch.load`` without that
-argument, and every checkpoint the Runner saves holds a ``message_hub`` with
-:class:`mmengine.logging.HistoryBuffer` objects and numpy arrays/scalars, so
-``load_from``, ``--resume``, ``tools/test.py`` and ``init_model`` all fail
-with ``Unsupported global``.
+argument, and every checkpoint its Runner saves holds a ``message_hub`` with
+:class:`mmengine.logging.HistoryBuffer` objects, numpy arrays and scalars,
+and the buffers' bound statistics methods (pickled through ``getattr``). So
+``load_from``, ``--resume``, ``tools/test.py`` and ``init_model`` all fail with
+``Unsupported global``.
 
-:func:`register_checkpoint_safe_globals` is called once, by ``import mmris``.
-It adds exactly the classes such checkpoints contain to PyTorch's allow-list
-(:func:`torch.serialization.add_safe_globals`). Loading stays in the safe
-``weights_only`` mode: a file that contains anything else still fails.
+An allow-list cannot fix this safely: it would have to admit ``getattr``,
+which defeats ``weights_only``. mmris therefore does what mmengine's own fix
+(unreleased at 0.10.7) does: :func:`register_trusted_checkpoint_loader`,
+called once by ``import mmris``, replaces mmengine's loader of local files
+by one that calls ``torch.load(..., weights_only=False)``. A file given as
+``load_from``, ``--resume`` or to ``tools/test.py`` is treated as trusted,
+exactly as with PyTorch < 2.6: load only checkpoints you trust. Plain
+``torch.load`` calls elsewhere keep PyTorch's safe default.
 """
-from typing import List
+import os.path as osp
+from typing import Any, Optional
 
-import numpy as np
 import torch
 
-__all__ = ['register_checkpoint_safe_globals', 'checkpoint_safe_globals']
+__all__ = ['register_trusted_checkpoint_loader', 'load_trusted_checkpoint']
 
 
-def checkpoint_safe_globals() -> List[object]:
-    """Classes and functions an MMEngine Runner checkpoint is made of."""
-    from mmengine.logging import HistoryBuffer
+def load_trusted_checkpoint(filename: str,
+                            map_location: Optional[Any] = None) -> Any:
+    """Load a local checkpoint file that the user chose to load.
 
-    safe: List[object] = [HistoryBuffer, np.ndarray, np.dtype]
-    # numpy's pickle reconstructors moved from numpy.core to numpy._core (2.0)
-    for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        try:
-            mod = __import__(mod_name, fromlist=['_reconstruct', 'scalar'])
-        except ImportError:
-            continue
-        safe += [mod._reconstruct, mod.scalar]
-        break
-    # numpy >= 1.25 pickles dtypes as instances of numpy.dtypes.*DType
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        safe += [
-            getattr(dtypes, name) for name in dir(dtypes)
-            if name.endswith('DType')
-        ]
-    return safe
+    Args:
+        filename (str): Path of the checkpoint (``~`` is expanded).
+        map_location: As in :func:`torch.load`.
+
+    Returns:
+        The unpickled checkpoint (usually a dict).
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    return torch.load(filename, map_location=map_location, weights_only=False)
 
 
-def register_checkpoint_safe_globals() -> None:
-    """Allow-list the globals of MMEngine checkpoints for ``torch.load``."""
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is not None:  # torch < 2.4 has no weights_only default to fix
-        add(checkpoint_safe_globals())
+def register_trusted_checkpoint_loader() -> None:
+    """Make mmengine load local checkpoint files on PyTorch >= 2.6."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_trusted_checkpoint, force=True)

@@ -19,7 +19,8 @@ DEFAULT_GT_COLOR: Color = (0, 255, 0)  # green
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def _to_mask(mask: np.ndarray, shape: Tuple[int, int], name: str) -> np.ndarray:
+def _to_mask(mask: np.ndarray, shape: Tuple[int, int],
+             name: str) -> np.ndarray:
     """Return ``mask`` as an (H, W) bool array and check its size."""
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[0] == 1:

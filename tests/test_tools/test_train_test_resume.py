@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from e2e_utils import REPO, run_tool, write_toy_config
+from mmris.utils import load_trusted_checkpoint
 
 
 def _final_scalars(work_dir: str) -> dict:
@@ -50,12 +51,18 @@ def test_train_saves_checkpoints_and_validates(trained):
     assert all(l == l for l in losses)  # no NaN
 
 
-def test_checkpoint_loads_with_weights_only(trained):
-    """torch >= 2.6 defaults to weights_only=True; mmris allow-lists the
-    globals of runner checkpoints."""
+def test_runner_checkpoint_loads_on_torch_2_6_plus(trained):
+    """torch >= 2.6 refuses runner checkpoints by default (HistoryBuffer,
+    numpy, getattr); mmris' loader of local files loads them."""
+    from mmengine.runner.checkpoint import CheckpointLoader
     import mmris  # noqa: F401
     _, work_dir = trained
-    ckpt = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu')
+    path = osp.join(work_dir, 'epoch_2.pth')
+    if tuple(int(v) for v in torch.__version__.split('.')[:2]) >= (2, 6):
+        import pickle
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, map_location='cpu')  # the problem mmris fixes
+    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert {'state_dict', 'optimizer', 'message_hub', 'meta'} <= set(ckpt)
 
 
@@ -106,8 +113,8 @@ def test_killed_run_resumes_and_loses_nothing(refer_data_root, tmp_path):
          str(killed), '--resume'])
     assert 'resumed epoch' in (resumed.stdout + resumed.stderr).lower() \
         or 'Load checkpoint from' in resumed.stdout + resumed.stderr
-    a = torch.load(straight / 'epoch_4.pth', map_location='cpu')
-    b = torch.load(killed / 'epoch_4.pth', map_location='cpu')
+    a = load_trusted_checkpoint(str(straight / 'epoch_4.pth'))
+    b = load_trusted_checkpoint(str(killed / 'epoch_4.pth'))
     assert a['meta']['epoch'] == b['meta']['epoch'] == 4
     for key, value in a['state_dict'].items():
         torch.testing.assert_close(

@@ -161,3 +161,20 @@ def test_local_visualizer(tmp_path):
     vis.add_datasample('x', _image(30, 40), sample, out_file=out_file)
     assert mmcv.imread(out_file).shape == (30, 40, 3)
     assert vis.get_image().shape == (30, 40, 3)
+
+
+def test_hook_show_without_show_dir_only_displays(tmp_path, image_file,
+                                                  monkeypatch):
+    shown = []
+    monkeypatch.setattr(mmcv, 'imshow', lambda img, win, wait: shown.append(
+        (img.shape, win, wait)))
+    runner = SimpleNamespace(work_dir=str(tmp_path), timestamp='ts')
+    out = [
+        _output(image_file, torch.ones(30, 40, dtype=torch.long), None,
+                ref_id=1, sent_id=2, split='s')
+    ]
+    hook = RefSegVisualizationHook(draw=True, show=True, wait_time=0.5)
+    hook.before_test(runner)
+    hook.after_test_iter(runner, 0, {}, out)
+    assert shown == [((30, 40, 3), 's/1_2', 500)]
+    assert not (tmp_path / 'ts').exists()

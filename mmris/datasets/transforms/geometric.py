@@ -144,16 +144,26 @@ class RandomAffine(BaseTransform):
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=self.seg_border_val)
 
-    def _draw(self, results: dict) -> Optional[np.ndarray]:
-        """Draw a matrix that keeps the object; ``None`` if none was found."""
+    def _draw(
+            self, results: dict
+    ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """Draw a matrix that keeps the object in view.
+
+        Returns:
+            tuple: ``(matrix, warped_gt)``; ``matrix`` is None when every
+            draw emptied the object, ``warped_gt`` is the checked
+            ``gt_seg_map`` (None when there was nothing to check).
+        """
         height, width = results['img'].shape[:2]
         obj = results.get('gt_seg_map')
-        check = obj is not None and has_foreground(obj)
+        if obj is None or not has_foreground(obj):
+            return self._random_matrix(height, width), None
         for _ in range(self.max_retries + 1):
             matrix = self._random_matrix(height, width)
-            if not check or has_foreground(self._warp_seg(obj, matrix)):
-                return matrix
-        return None
+            warped = self._warp_seg(obj, matrix)
+            if has_foreground(warped):
+                return matrix, warped
+        return None, None
 
     def transform(self, results: dict) -> dict:
         """Warp the image and its segmentation maps.
@@ -164,9 +174,9 @@ class RandomAffine(BaseTransform):
         Returns:
             dict: The augmented results (unchanged if skipped).
         """
-        matrix = None
+        matrix, warped_gt = None, None
         if np.random.rand() < self.prob:
-            matrix = self._draw(results)
+            matrix, warped_gt = self._draw(results)
         if matrix is None:
             results['affine_matrix'] = np.eye(3, dtype=np.float32)
             return results
@@ -182,7 +192,10 @@ class RandomAffine(BaseTransform):
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=as_border_value(self.border_val, channels))
         for key in seg_map_keys(results):
-            results[key] = self._warp_seg(results[key], matrix)
+            if key == 'gt_seg_map' and warped_gt is not None:
+                results[key] = warped_gt
+            else:
+                results[key] = self._warp_seg(results[key], matrix)
         results['affine_matrix'] = matrix.astype(np.float32)
         return results
 

@@ -195,16 +195,25 @@ class LoadRefMask(BaseTransform):
         if 'ref_mask' not in results:
             raise KeyError(f'{name}: results has no "ref_mask" key for image '
                            f'{img_path!r} (keys: {sorted(results)})')
-        mask = np.asarray(load_ref_mask(results['ref_mask']))
+        try:
+            mask = np.asarray(load_ref_mask(results['ref_mask']))
+        except (KeyError, ValueError, TypeError, OSError) as e:
+            # Same exception type, with the sample it belongs to.
+            raise type(e)(f'{name}: cannot decode results["ref_mask"] of '
+                          f'image {img_path!r} (ref_id='
+                          f'{results.get("ref_id")}): {e}') from e
         if mask.ndim == 3 and mask.shape[2] == 1:
             mask = mask[..., 0]
         if mask.ndim != 2:
             raise ValueError(f'{name}: the mask of image {img_path!r} has '
                              f'shape {mask.shape}, expected (H, W)')
-        if results.get('img') is not None:
-            img_hw = tuple(results['img'].shape[:2])
-        elif 'ori_shape' in results:
+        # Masks are decoded at the original resolution; in test pipelines
+        # this transform runs after resizing (evaluation at the original
+        # size), so compare with ori_shape, not the current image.
+        if 'ori_shape' in results:
             img_hw = tuple(results['ori_shape'][:2])
+        elif results.get('img') is not None:
+            img_hw = tuple(results['img'].shape[:2])
         else:
             img_hw = None
         if img_hw is not None and tuple(mask.shape) != img_hw:

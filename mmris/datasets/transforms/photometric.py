@@ -50,8 +50,8 @@ class RandomHSV(BaseTransform):
                  vgain: float = 0.5,
                  prob: float = 1.0,
                  channel_order: str = 'bgr') -> None:
-        for name, value in (('hgain', hgain), ('sgain', sgain),
-                            ('vgain', vgain)):
+        for name, value in (('hgain', hgain), ('sgain', sgain), ('vgain',
+                                                                 vgain)):
             if value < 0:
                 raise ValueError(f'RandomHSV: {name} must be >= 0, got '
                                  f'{value}')
@@ -75,7 +75,8 @@ class RandomHSV(BaseTransform):
         return apply, gains
 
     @staticmethod
-    def jitter(img: np.ndarray, gains: np.ndarray,
+    def jitter(img: np.ndarray,
+               gains: np.ndarray,
                channel_order: str = 'bgr') -> np.ndarray:
         """Apply given HSV gains to a uint8 3-channel image.
 
@@ -87,16 +88,16 @@ class RandomHSV(BaseTransform):
         Returns:
             np.ndarray: The jittered (H, W, 3) uint8 image.
         """
-        to_hsv, from_hsv = ((cv2.COLOR_BGR2HSV, cv2.COLOR_HSV2BGR)
-                            if channel_order == 'bgr' else
+        to_hsv, from_hsv = ((cv2.COLOR_BGR2HSV,
+                             cv2.COLOR_HSV2BGR) if channel_order == 'bgr' else
                             (cv2.COLOR_RGB2HSV, cv2.COLOR_HSV2RGB))
         hue, sat, val = cv2.split(cv2.cvtColor(img, to_hsv))
         levels = np.arange(256, dtype=np.float32)
         lut_h = np.mod(levels * gains[0], 180).astype(np.uint8)
         lut_s = np.clip(levels * gains[1], 0, 255).astype(np.uint8)
         lut_v = np.clip(levels * gains[2], 0, 255).astype(np.uint8)
-        hsv = cv2.merge((cv2.LUT(hue, lut_h), cv2.LUT(sat, lut_s),
-                         cv2.LUT(val, lut_v)))
+        hsv = cv2.merge(
+            (cv2.LUT(hue, lut_h), cv2.LUT(sat, lut_s), cv2.LUT(val, lut_v)))
         return cv2.cvtColor(hsv, from_hsv)
 
     def transform(self, results: dict) -> dict:

@@ -73,6 +73,11 @@ class LetterboxResize(BaseTransform):
     ``ori_shape`` gives the prediction at the original resolution; the
     padding values are exact integers in output pixels.
 
+    The resize is deterministic, so there is no empty-mask retry: an object
+    thinner than one output pixel may vanish from the resized
+    ``gt_seg_map`` (training only; evaluation compares at the original
+    resolution).
+
     Required Keys:
 
     - img
@@ -145,9 +150,7 @@ class LetterboxResize(BaseTransform):
         img = mmcv.imresize(
             img, (new_w, new_h), interpolation=self.interpolation)
         img = mmcv.impad(
-            img,
-            padding=pad4,
-            pad_val=as_border_value(self.pad_val, channels))
+            img, padding=pad4, pad_val=as_border_value(self.pad_val, channels))
 
         for key in seg_map_keys(results):
             seg = mmcv.imresize(

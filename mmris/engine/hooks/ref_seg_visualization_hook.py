@@ -42,6 +42,11 @@ class RefSegVisualizationHook(Hook):
             ``{runner.work_dir}/{runner.timestamp}/vis``. Defaults to None.
         max_samples (int, optional): Stop after drawing this many samples
             (per rank, per test run). None draws all. Defaults to None.
+        show (bool): Also display each drawing in a window (needs a
+            display). With ``show=True`` and no ``show_dir`` the drawings
+            are only displayed, not written, as in mmseg. Defaults to False.
+        wait_time (float): Seconds each displayed drawing stays up; 0 waits
+            for a key press. Defaults to 0.
         backend_args (dict, optional): File backend arguments used to read
             the images. Defaults to None.
     """
@@ -51,6 +56,8 @@ class RefSegVisualizationHook(Hook):
                  interval: int = 1,
                  show_dir: Optional[str] = None,
                  max_samples: Optional[int] = None,
+                 show: bool = False,
+                 wait_time: float = 0.,
                  backend_args: Optional[dict] = None) -> None:
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}.')
@@ -61,6 +68,8 @@ class RefSegVisualizationHook(Hook):
         self.interval = interval
         self.show_dir = show_dir
         self.max_samples = max_samples
+        self.show = show
+        self.wait_time = wait_time
         self.backend_args = backend_args.copy() if backend_args else None
         self._out_dir: Optional[str] = None
         self._num_drawn = 0
@@ -132,10 +141,13 @@ class RefSegVisualizationHook(Hook):
 
         drawing = draw_ref_seg(
             image, pred, gt, text=sample.get('text', None), iou=iou)
-        split = sample.get('split', None) or 'default'
-        mmcv.imwrite(drawing,
-                     osp.join(self._out_dir, str(split),
-                              f'{self._sample_name(sample, fallback)}.jpg'))
+        split = str(sample.get('split', None) or 'default')
+        name = self._sample_name(sample, fallback)
+        if self.show:
+            mmcv.imshow(drawing, f'{split}/{name}',
+                        int(round(self.wait_time * 1000)))
+        if not self.show or self.show_dir is not None:
+            mmcv.imwrite(drawing, osp.join(self._out_dir, split, f'{name}.jpg'))
 
     @staticmethod
     def _sample_name(sample: SegDataSample, fallback: str) -> str:
