@@ -45,3 +45,17 @@ def test_dist_train_two_processes_matches_one(refer_data_root, tmp_path):
     single = read_test_metrics(str(tmp_path / 'test'))
     for key in ('oIoU', 'mIoU', 'Prec@0.5', 'Prec@0.9'):
         assert single[key] == pytest.approx(m2[-1][key], abs=1e-6), key
+
+    # tools/dist_test.sh with 2 processes: same numbers, every split
+    cfg_all = write_toy_config(str(tmp_path / 'all.py'), refer_data_root)
+    run_tool(['tools/test.py', cfg_all, str(two / 'epoch_2.pth'),
+              '--work-dir', str(tmp_path / 'test_one')])
+    run_tool(['bash', 'tools/dist_test.sh', cfg_all, str(two / 'epoch_2.pth'),
+              '2', '--work-dir', str(tmp_path / 'test_two')],
+             env={'PORT': '29518'})
+    one_proc = read_test_metrics(str(tmp_path / 'test_one'))
+    two_proc = read_test_metrics(str(tmp_path / 'test_two'))
+    assert any(k.startswith('refcoco_testB/') for k in one_proc)
+    for key, value in one_proc.items():
+        if '/' in key:
+            assert two_proc[key] == pytest.approx(value, abs=1e-6), key

@@ -1,3 +1,6 @@
+from .clip_resnet import CLIPResNet
 from .clip_text_encoder import CLIPTextEncoder
+from .clip_vit import CLIPViT
+from .dense_attention_pool import DenseAttentionPool2d
 
-__all__ = ['CLIPTextEncoder']
+__all__ = ['CLIPTextEncoder', 'CLIPResNet', 'DenseAttentionPool2d', 'CLIPViT']

@@ -1,3 +1,5 @@
 from .base_ris_neck import BaseRISNeck
+from .cris_neck import CRISNeck
+from .asda_neck import ASDANeck
 
-__all__ = ['BaseRISNeck']
+__all__ = ['BaseRISNeck', 'CRISNeck', 'ASDANeck']

@@ -1,4 +1,10 @@
 from .clip_tokenizer import CLIPTokenizer
+from .coord_feats import concat_coord_feats, coord_feats
 from .open_clip_utils import build_open_clip
+from .positional_encoding import (sine_positional_encoding_1d,
+                                  sine_positional_encoding_2d)
 
-__all__ = ['CLIPTokenizer', 'build_open_clip']
+__all__ = [
+    'CLIPTokenizer', 'build_open_clip', 'coord_feats', 'concat_coord_feats',
+    'sine_positional_encoding_1d', 'sine_positional_encoding_2d'
+]

@@ -1,0 +1,111 @@
+"""Word-Guided Coefficient Generator (WCG) of ASDA (Sec. 3.4, Eq. 8-9).
+
+The attention-refined visual tokens F_A attend to the word features f_T
+(Eq. 8: cross-attention + MLP, both residual, giving F_fine); the Gated
+Coefficient Generation (Eq. 9) maps F_fine to N_c coefficients in (-1, 1):
+two 3x3 convs, a 1x1 conv to N_c channels, a flatten, a Linear to N_c and a
+tanh (the public code). Words go through Linear + ReLU first (public code).
+
+The paper masks nothing explicitly but attends to "word-level" features; the
+public code attends to every position, padding included. ``mask_padding``
+(default True) gives padded positions no attention weight.
+"""
+from typing import Optional, Tuple, Union
+
+import torch.nn as nn
+from torch import Tensor
+
+from .asda_layers import CrossAttentionLayer
+
+__all__ = ['WordGuidedCoefficientGenerator']
+
+
+def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True))
+
+
+class WordGuidedCoefficientGenerator(nn.Module):
+    """Eq. 8-9: word-guided cross-attention and gated coefficients.
+
+    Args:
+        dims (int): Visual token width d. Defaults to 512.
+        word_dims (int): Width C_t of the word features. Defaults to 512.
+        num_heads (int): Attention heads. Defaults to 8.
+        ffn_dims (int): MLP hidden width. Defaults to 512.
+        num_prototypes (int): N_c coefficients (Table 4). Defaults to 32.
+        feat_size (int | tuple[int, int]): Token grid (H, W) of F_fine; the
+            final Linear reads the flattened (N_c, H, W) map, so it is fixed
+            by the input size (26 at 416 / patch 16). Only used when
+            ``coef_pool='linear'``.
+        coef_pool (str): 'linear' (flatten + Linear, public code) or 'avg'
+            (spatial mean + Linear(N_c -> N_c), any input size).
+        mask_padding (bool): Mask padded word positions. Defaults to True.
+        dropout (float): Attention / MLP dropout. Defaults to 0.
+        with_coef (bool): Build the coefficient generator (False: only the
+            cross-attention, used by the single-branch ablation).
+    """
+
+    def __init__(self,
+                 dims: int = 512,
+                 word_dims: int = 512,
+                 num_heads: int = 8,
+                 ffn_dims: int = 512,
+                 num_prototypes: int = 32,
+                 feat_size: Union[int, Tuple[int, int]] = 26,
+                 coef_pool: str = 'linear',
+                 mask_padding: bool = True,
+                 dropout: float = 0.0,
+                 with_coef: bool = True) -> None:
+        super().__init__()
+        if coef_pool not in ('linear', 'avg'):
+            raise ValueError(f'coef_pool must be linear or avg, got '
+                             f'{coef_pool!r}')
+        if isinstance(feat_size, int):
+            feat_size = (feat_size, feat_size)
+        self.feat_size = tuple(feat_size)
+        self.coef_pool = coef_pool
+        self.mask_padding = mask_padding
+        self.num_prototypes = num_prototypes
+        self.word_proj = nn.Sequential(
+            nn.Linear(word_dims, dims), nn.ReLU(inplace=True))
+        self.cross_attn = CrossAttentionLayer(dims, num_heads, ffn_dims,
+                                              dropout)
+        self.with_coef = with_coef
+        if with_coef:
+            self.conv1 = _conv_bn_relu(dims, dims)
+            self.conv2 = _conv_bn_relu(dims, dims)
+            self.conv3 = nn.Conv2d(dims, num_prototypes, 1)
+            fc_in = num_prototypes * (
+                self.feat_size[0] * self.feat_size[1]
+                if coef_pool == 'linear' else 1)
+            self.fc = nn.Linear(fc_in, num_prototypes)
+
+    def fine(self, tokens: Tensor, pos: Tensor, words: Tensor,
+             pad_mask: Optional[Tensor]) -> Tensor:
+        """Eq. 8: F_A (B, N, d) attends to f_T (B, L, C_t) -> F_fine."""
+        mask = pad_mask if self.mask_padding else None
+        return self.cross_attn(tokens, pos, self.word_proj(words), mask)
+
+    def coefficients(self, fine: Tensor, size: Tuple[int, int]) -> Tensor:
+        """Eq. 9: F_fine (B, H*W, d) -> f_coef (B, N_c) in (-1, 1)."""
+        b, n, d = fine.shape
+        x = fine.transpose(1, 2).reshape(b, d, *size)
+        x = self.conv3(self.conv2(self.conv1(x)))
+        if self.coef_pool == 'avg':
+            x = x.mean(dim=(2, 3))
+        else:
+            if tuple(size) != self.feat_size:
+                raise ValueError(
+                    f'WCG was built for a {self.feat_size} token grid '
+                    f'(feat_size) but got {tuple(size)}; set feat_size = '
+                    'img_size / patch or coef_pool="avg"')
+            x = x.flatten(1)
+        return self.fc(x).tanh()
+
+    def forward(self, tokens: Tensor, pos: Tensor, words: Tensor,
+                pad_mask: Optional[Tensor], size: Tuple[int, int]) -> Tensor:
+        """F_A tokens + words -> coefficients (B, N_c)."""
+        return self.coefficients(
+            self.fine(tokens, pos, words, pad_mask), size)

@@ -1,0 +1,160 @@
+"""ASDA's Adaptive Feature Selection and Fusion neck (Sec. 3.3, Eq. 1-5).
+
+Paper: *Adaptive Selection based Referring Image Segmentation* (ASDA, ACM MM
+2024). The neck selects one low-level layer (ViT layers 4-6) and one
+mid-level layer (7-9) per sample with AFS (Eq. 1-3), fuses the sentence
+feature into the top layer (Eq. 4) and aggregates the three with SFA
+(Eq. 5) to the coarse feature F_coarse (26x26, 512 channels at 416 input).
+
+**Index convention**: ``low_candidates``, ``mid_candidates``,
+``high_index`` and ``fixed_layers`` are *positions in*
+``VLFeatures.visual`` (the mmseg ``in_index`` convention), not ViT layer
+ids. With :class:`~mmris.models.backbones.CLIPViT`'s default
+``out_indices=(3, 4, 5, 6, 7, 8, 11)`` (0-based layer ids = paper layers
+4, 5, 6, 7, 8, 9, 12) the paper's setting is ``low_candidates=(0, 1, 2)``,
+``mid_candidates=(3, 4, 5)``, ``high_index=6`` (or -1), and Table 2 (b)'s
+manual layers 6 and 9 are ``fixed_layers=(2, 5)``.
+"""
+from typing import Optional, Sequence
+
+from mmris.registry import MODELS
+from mmris.structures import VLFeatures
+from .adaptive_feature_selection import SELECTIONS, AdaptiveFeatureSelection
+from .base_ris_neck import BaseRISNeck
+from .scale_wise_aggregator import (ConcatFusion, GlobalLocalFusion,
+                                    ScaleWiseAggregator)
+
+__all__ = ['ASDANeck']
+
+
+@MODELS.register_module()
+class ASDANeck(BaseRISNeck):
+    """AFS + SFA (ASDA Eq. 1-5).
+
+    Args:
+        in_channels (int): Channels C_v of the ViT maps. Defaults to 768.
+        text_dims (int): Width C_t of the sentence feature. Defaults to 512.
+        out_channels (int): Channels of F_coarse. Defaults to 512.
+        low_candidates (Sequence[int]): Positions in ``feats.visual`` of the
+            low-level candidates (paper: layers 4-6). Defaults to (0, 1, 2).
+        mid_candidates (Sequence[int]): Positions of the mid-level
+            candidates (paper: layers 7-9). Defaults to (3, 4, 5).
+        high_index (int): Position of the top layer F_H. Defaults to -1.
+        selection (str): 'straight_through' (learnable selector, default),
+            'gumbel' (learnable, sampled while training), 'argmax' (public
+            code: hard argmax, the selector gets no gradient), 'fixed'
+            (``fixed_layers``, Table 2 (b)) or 'none' (no low / mid layer,
+            Table 2 (a) baseline; needs ``use_sfa=False``).
+        fixed_layers (Sequence[int], optional): (low, mid) positions for
+            ``selection='fixed'``.
+        use_sfa (bool): Aggregate with SFA (Eq. 5). False concatenates F_L,
+            F_M and F_G and projects them (Table 2 (b)/(c), "without SFA").
+        selector_type (str): ``Phi_as`` architecture, 'linear' | 'mlp' |
+            'conv' (Table 5). Defaults to 'linear'.
+        gumbel_tau (float): Gumbel-softmax temperature. Defaults to 1.0.
+        reduce_channels (int): SFA lateral channels (paper: 32).
+        scale_channels (int, optional): Channels of the up-sampled pyramid
+            maps; defaults to ``in_channels``.
+        low_scale (int): Up-sampling of F_L in SFA. Defaults to 4.
+        mid_scale (int): Up-sampling of F_M in SFA. Defaults to 2.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 768,
+                 text_dims: int = 512,
+                 out_channels: int = 512,
+                 low_candidates: Sequence[int] = (0, 1, 2),
+                 mid_candidates: Sequence[int] = (3, 4, 5),
+                 high_index: int = -1,
+                 selection: str = 'straight_through',
+                 fixed_layers: Optional[Sequence[int]] = None,
+                 use_sfa: bool = True,
+                 selector_type: str = 'linear',
+                 gumbel_tau: float = 1.0,
+                 reduce_channels: int = 32,
+                 scale_channels: Optional[int] = None,
+                 low_scale: int = 4,
+                 mid_scale: int = 2,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        modes = SELECTIONS + ('fixed', 'none')
+        if selection not in modes:
+            raise ValueError(f'selection must be one of {modes}, got '
+                             f'{selection!r}')
+        if (selection == 'fixed') != (fixed_layers is not None):
+            raise ValueError('fixed_layers=(low, mid) is given exactly when '
+                             f'selection="fixed" (got selection={selection!r},'
+                             f' fixed_layers={fixed_layers})')
+        if selection == 'none' and use_sfa:
+            raise ValueError('selection="none" (no low/mid layer, Table 2 '
+                             '(a)) needs use_sfa=False')
+        if fixed_layers is not None and len(fixed_layers) != 2:
+            raise ValueError(f'fixed_layers must be (low, mid), got '
+                             f'{fixed_layers}')
+        self.selection = selection
+        self.low_candidates = tuple(low_candidates)
+        self.mid_candidates = tuple(mid_candidates)
+        self.high_index = high_index
+        self.fixed_layers = (tuple(fixed_layers)
+                             if fixed_layers is not None else None)
+        self.use_sfa = use_sfa
+        if selection in SELECTIONS:
+            self.afs = AdaptiveFeatureSelection(
+                in_channels,
+                text_dims, (self.low_candidates, self.mid_candidates),
+                selection=selection,
+                selector_type=selector_type,
+                gumbel_tau=gumbel_tau)
+        self.fusion = GlobalLocalFusion(in_channels, text_dims)
+        if use_sfa:
+            self.sfa = ScaleWiseAggregator(in_channels, out_channels,
+                                           reduce_channels, scale_channels,
+                                           low_scale, mid_scale)
+        else:
+            self.concat = ConcatFusion(in_channels,
+                                       1 if selection == 'none' else 3,
+                                       out_channels)
+
+    def forward(self, feats: VLFeatures) -> VLFeatures:
+        """Select, fuse and aggregate.
+
+        Args:
+            feats (VLFeatures): Backbone features; ``visual_cls`` is needed
+                by the adaptive selection modes.
+
+        Returns:
+            VLFeatures: ``visual=[F_coarse]`` (B, out_channels, H, W),
+            ``visual_cls=None``, words / mask / sentence unchanged, and
+            ``extras['asda_selection']`` = dict(``index`` (B, 2) chosen
+            positions in ``feats.visual`` for (low, mid), ``probs`` list of
+            (B, K) selector softmax) in the adaptive modes.
+        """
+        maps = feats.visual
+        top = maps[self.high_index]
+        fused_top = self.fusion(top, feats.sentence)  # F_G, Eq. 4
+        extras = dict(feats.extras)
+        if self.selection == 'none':
+            coarse = self.concat(fused_top)
+            return feats.replace(
+                visual=[coarse], visual_cls=None, extras=extras)
+        if self.selection == 'fixed':
+            low, mid = (maps[i] for i in self.fixed_layers)
+        else:
+            if feats.visual_cls is None:
+                raise ValueError('ASDANeck adaptive selection needs '
+                                 'VLFeatures.visual_cls (CLS tokens)')
+            (low, mid), info = self.afs(maps, feats.visual_cls,
+                                        feats.sentence)
+            groups = (self.low_candidates, self.mid_candidates)
+            index = info['index'].clone()
+            for g, group in enumerate(groups):
+                lut = index.new_tensor([i % len(maps) for i in group])
+                index[:, g] = lut[index[:, g]]
+            extras['asda_selection'] = dict(
+                index=index, probs=info['probs'])
+        if self.use_sfa:
+            coarse = self.sfa(low, mid, fused_top)
+        else:
+            coarse = self.concat(low, mid, fused_top)
+        return feats.replace(visual=[coarse], visual_cls=None, extras=extras)
