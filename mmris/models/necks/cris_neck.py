@@ -119,6 +119,12 @@ class CRISNeck(BaseRISNeck):
             F_v (B, out_channels, H/16, W/16).
         """
         v2, v3, v4 = (feats.visual[i] for i in self.in_index)
+        if (self.training and feats.sentence.shape[0] == 1 and isinstance(
+                self.sentence_proj[1], nn.BatchNorm1d)):
+            raise ValueError(
+                'CRISNeck normalises the sentence feature with BatchNorm1d '
+                '(public CRIS layout), which needs at least 2 samples per '
+                'batch (per GPU) in training; use a larger batch or SyncBN.')
         state = self.sentence_proj(feats.sentence)[..., None, None]
         # Eq. 1 (before the upsampling, which the public code applies when
         # concatenating with the stride-16 level).
