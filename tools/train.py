@@ -70,15 +70,17 @@ def main() -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
+        # AutoAmpOptimWrapper: AMP where an accelerator is present, float32
+        # (with a warning) on a machine without one.
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'AmpOptimWrapper':
+        if optim_wrapper in ('AmpOptimWrapper', 'AutoAmpOptimWrapper'):
             print_log('AMP is already enabled in the config.',
                       logger='current', level=logging.WARNING)
         else:
             if optim_wrapper != 'OptimWrapper':
                 raise ValueError('--amp needs an OptimWrapper, got '
                                  f'{optim_wrapper}')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.type = 'AutoAmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':

@@ -4,13 +4,50 @@ Weights come from a local file (``pretrained='/path/RN50.pt'``) or an
 open_clip pretrained tag that is already in the local cache; nothing is
 assumed to be downloadable at run time. ``model_cfg`` builds a CLIP of any
 size with random weights (tests, reduced-size models).
+
+A configured weight *file* that does not exist is reported with a warning
+in the log and the model starts from random weights, so that a config runs
+as written on a machine without the weights (a smoke test, a CPU check);
+results then do not match the paper. An open_clip *tag* whose weights are
+not cached is an error.
 """
+import logging
+import os
 import os.path as osp
+import warnings
 from typing import Optional
 
 import torch.nn as nn
+from mmengine.logging import print_log
 
-__all__ = ['build_open_clip']
+__all__ = ['build_open_clip', 'resolve_pretrained_file']
+
+_WEIGHT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.ckpt')
+
+
+def resolve_pretrained_file(pretrained: Optional[str]) -> Optional[str]:
+    """Return ``pretrained``, or None (with a warning) for a missing file.
+
+    Args:
+        pretrained (str, optional): A file path or an open_clip tag.
+
+    Returns:
+        str | None: ``pretrained`` unless it names a weight file that does not
+        exist, in which case None (random initialisation).
+    """
+    if pretrained is None or osp.isfile(pretrained):
+        return pretrained
+    looks_like_file = (os.sep in pretrained
+                       or pretrained.endswith(_WEIGHT_SUFFIXES))
+    if not looks_like_file:
+        return pretrained  # an open_clip tag
+    message = (f'CLIP weights not found at "{osp.abspath(pretrained)}": the '
+               'backbone starts from RANDOM weights and results will not '
+               'match the paper. Put the file there (see the config '
+               "folder's README) or set model.backbone.pretrained.")
+    warnings.warn(message)
+    print_log(message, logger='current', level=logging.WARNING)
+    return None
 
 
 def _import_open_clip():
@@ -41,6 +78,7 @@ def build_open_clip(model_name: Optional[str] = None,
         nn.Module: The ``open_clip.model.CLIP`` model, in float32.
     """
     open_clip = _import_open_clip()
+    pretrained = resolve_pretrained_file(pretrained)
     if model_cfg is not None:
         from open_clip.model import CLIP
         cfg = dict(model_cfg)

@@ -1,0 +1,4 @@
+# ASDA Table 3: n = 1 local visual attention layers in the CFS branch
+# (paper default 2), 10-epoch schedule of asda_vitb_refcoco_10e.py.
+_base_ = ['./asda_vitb_refcoco_10e.py']
+model = dict(decode_head=dict(num_layers=1))
