@@ -18,7 +18,7 @@ References:
 import logging
 import os.path as osp
 import random
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Optional, Sequence, Set, Union
 
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import join_path
@@ -105,9 +105,12 @@ class RefCOCODataset(BaseDataset):
             Defaults to ``'refcoco'``.
         split_by (str, optional): ``'unc'`` (refcoco, refcoco+), ``'umd'`` or
             ``'google'`` (refcocog). None picks ``'unc'`` / ``'umd'``.
-        split (str): ``train/val/testA/testB`` for refcoco and refcoco+,
-            ``train/val/test`` for refcocog-umd, ``train/val`` for
-            refcocog-google. Defaults to ``'train'``.
+        split (str | list[str]): ``train/val/testA/testB`` for refcoco and
+            refcoco+, ``train/val/test`` for refcocog-umd, ``train/val`` for
+            refcocog-google, or a list of them (e.g. ``['val', 'testA',
+            'testB']``: one evaluation set whose samples keep their own
+            ``split`` name, so the metric reports each split). Defaults to
+            ``'train'``.
         ann_file (str, optional): COCO instances file, relative to
             ``data_root`` unless absolute; ``{dataset}`` is filled in.
             Defaults to ``'{dataset}/instances.json'``.
@@ -123,8 +126,9 @@ class RefCOCODataset(BaseDataset):
             REFER toolkit's normalised text) or ``'raw'``. Defaults to
             ``'sent'``.
         split_name (str, optional): Name reported in ``split`` (e.g. in
-            metrics). None gives ``'{dataset}_{split}'`` for refcoco /
-            refcoco+ and ``'{dataset}_{split_by}_{split}'`` for refcocog.
+            metrics) when ``split`` is one split. None gives
+            ``'{dataset}_{split}'`` for refcoco / refcoco+ and
+            ``'{dataset}_{split_by}_{split}'`` for refcocog.
         exclude_images_of (list[dict], optional): Drop every sample whose
             image appears in other splits, e.g. ``[dict(dataset='refcoco',
             split_by='unc', splits=['val', 'testA', 'testB'])]`` to train on
@@ -144,7 +148,7 @@ class RefCOCODataset(BaseDataset):
                  data_root: str = 'data/',
                  dataset: str = 'refcoco',
                  split_by: Optional[str] = None,
-                 split: str = 'train',
+                 split: Union[str, Sequence[str]] = 'train',
                  ann_file: Optional[str] = None,
                  refs_file: Optional[str] = None,
                  data_prefix: dict = dict(img_path='coco/train2014'),
@@ -155,8 +159,16 @@ class RefCOCODataset(BaseDataset):
                  **kwargs) -> None:
         self.dataset = dataset
         self.split_by = _resolve_split_by(dataset, split_by)
-        _check_splits(dataset, self.split_by, [split])
+        splits = [split] if isinstance(split, str) else list(split)
+        if not splits or len(set(splits)) != len(splits):
+            raise ValueError(f'split must be a split name or a list of '
+                             f'distinct split names, got {split!r}')
+        _check_splits(dataset, self.split_by, splits)
+        if split_name is not None and len(splits) > 1:
+            raise ValueError('split_name names one split; it cannot be used '
+                             f'with several splits {splits}')
         self.split = split
+        self.splits = splits
         if sample_unit not in _SAMPLE_UNITS:
             raise ValueError(f'sample_unit={sample_unit!r}; choose one of '
                              f'{list(_SAMPLE_UNITS)}')
@@ -165,11 +177,14 @@ class RefCOCODataset(BaseDataset):
                              f'{list(_TEXT_FIELDS)}')
         self.sample_unit = sample_unit
         self.text_field = text_field
-        if split_name is None:
-            split_name = (f'{dataset}_{self.split_by}_{split}'
-                          if dataset == 'refcocog' else f'{dataset}_{split}')
-        self.split_name = split_name
-        fields = dict(dataset=dataset, split_by=self.split_by, split=split)
+        prefix = (f'{dataset}_{self.split_by}'
+                  if dataset == 'refcocog' else dataset)
+        self.split_names = {s: f'{prefix}_{s}' for s in splits}
+        if split_name is not None:
+            self.split_names[splits[0]] = split_name
+        self.split_name = '+'.join(self.split_names.values())
+        fields = dict(
+            dataset=dataset, split_by=self.split_by, split='+'.join(splits))
         ann_file = (ann_file or '{dataset}/instances.json').format(**fields)
         self.refs_file = _format_path(refs_file
                                       or '{dataset}/refs({split_by}).p',
@@ -261,9 +276,10 @@ class RefCOCODataset(BaseDataset):
 
         data_list = []
         num_excluded = 0
+        # split by split, so that a multi-split set is grouped by split
+        refs = [ref for split in self.splits for ref in refs
+                if ref['split'] == split]
         for ref in refs:
-            if ref['split'] != self.split:
-                continue
             image_id = ref['image_id']
             if image_id in excluded:
                 num_excluded += 1
@@ -295,7 +311,7 @@ class RefCOCODataset(BaseDataset):
                 ann_id=ref['ann_id'],
                 ref_id=ref['ref_id'],
                 category_id=ref.get('category_id', ann.get('category_id')),
-                split=self.split_name,
+                split=self.split_names[ref['split']],
                 ref_mask=dict(
                     segmentation=ann['segmentation'],
                     height=image['height'],

@@ -51,23 +51,21 @@ val_dataloader = dict(
         sample_unit='sentence',
         test_mode=True,
         pipeline=test_pipeline))
+# one dataset over several splits: every sample keeps its split's name and
+# RefSegMetric reports each split
 test_dataloader = dict(
     batch_size=8,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                dataset=dataset,
-                split_by=split_by,
-                split=split,
-                sample_unit='sentence',
-                test_mode=True,
-                pipeline=test_pipeline) for split in eval_splits
-        ]))
+        type=dataset_type,
+        data_root=data_root,
+        dataset=dataset,
+        split_by=split_by,
+        split=eval_splits,
+        sample_unit='sentence',
+        test_mode=True,
+        pipeline=test_pipeline))
 val_evaluator = dict(type='RefSegMetric')
 test_evaluator = val_evaluator

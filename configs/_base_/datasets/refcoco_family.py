@@ -15,10 +15,9 @@ eval_images = [
     dict(dataset='refcocog', split_by='google', splits=['val']),
 ]
 train_sources = [('refcoco', 'unc'), ('refcoco+', 'unc'), ('refcocog', 'umd')]
-eval_sources = [('refcoco', 'unc', 'val'), ('refcoco', 'unc', 'testA'),
-                ('refcoco', 'unc', 'testB'), ('refcoco+', 'unc', 'val'),
-                ('refcoco+', 'unc', 'testA'), ('refcoco+', 'unc', 'testB'),
-                ('refcocog', 'umd', 'val'), ('refcocog', 'umd', 'test')]
+eval_sources = [('refcoco', 'unc', ['val', 'testA', 'testB']),
+                ('refcoco+', 'unc', ['val', 'testA', 'testB']),
+                ('refcocog', 'umd', ['val', 'test'])]
 
 train_pipeline = [
     dict(type='LoadRefImageFromFile'),
@@ -64,11 +63,11 @@ val_dataloader = dict(
                 data_root=data_root,
                 dataset=name,
                 split_by=split_by,
-                split=split,
+                split=splits,
                 sample_unit='sentence',
                 test_mode=True,
                 pipeline=test_pipeline)
-            for name, split_by, split in eval_sources
+            for name, split_by, splits in eval_sources
         ]))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='RefSegMetric')

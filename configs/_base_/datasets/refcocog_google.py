@@ -1,73 +1,11 @@
-# RefCOCOg (Google splits) with the CRIS / ASDA protocol: letterbox to 416x416,
-# padded with the CLIP mean; evaluation on every sentence at the original
-# resolution. The test set evaluates val (the Google split has no test set).
-dataset_type = 'RefCOCODataset'
-data_root = 'data/'
+# RefCOCOg (Google splits, which have no test split), with the protocol of
+# refcoco.py (letterbox to 416x416, every sentence evaluated at the original
+# resolution).
+_base_ = './refcoco.py'
 dataset = 'refcocog'
 split_by = 'google'
 eval_splits = ['val']
-img_scale = (416, 416)
-# CLIP mean in BGR order (images are loaded as BGR)
-pad_val = (104.09, 116.75, 122.77)
-
-train_pipeline = [
-    dict(type='LoadRefImageFromFile'),
-    dict(type='LoadRefMask'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=pad_val),
-    dict(type='PackRefSegInputs'),
-]
-# the mask is loaded after resizing: evaluation is at the original size
-test_pipeline = [
-    dict(type='LoadRefImageFromFile'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=pad_val),
-    dict(type='LoadRefMask'),
-    dict(type='PackRefSegInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        dataset=dataset,
-        split_by=split_by,
-        split='train',
-        sample_unit='sentence',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        dataset=dataset,
-        split_by=split_by,
-        split='val',
-        sample_unit='sentence',
-        test_mode=True,
-        pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(dataset=dataset, split_by=split_by))
+val_dataloader = dict(dataset=dict(dataset=dataset, split_by=split_by))
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                dataset=dataset,
-                split_by=split_by,
-                split=split,
-                sample_unit='sentence',
-                test_mode=True,
-                pipeline=test_pipeline) for split in eval_splits
-        ]))
-val_evaluator = dict(type='RefSegMetric')
-test_evaluator = val_evaluator
+    dataset=dict(dataset=dataset, split_by=split_by, split=eval_splits))
