@@ -7,14 +7,13 @@ Several splits are evaluated in one run when the config's test dataset is a
 ``ConcatDataset`` of them; each is reported under its own name.
 """
 import argparse
-import os
 import os.path as osp
 
 import mmris  # noqa: F401  (compatibility fixes before mmseg is imported)
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
-from mmris.utils import register_all_modules, setup_cpu_distributed
+from mmris.utils import (add_common_args, build_runner, load_tool_config,
+                         register_all_modules, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,21 +32,8 @@ def parse_args() -> argparse.Namespace:
         '--show-dir', help='directory where overlay images are written')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy format)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
@@ -68,20 +54,9 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
 
-    for path, what in ((args.config, 'config'), (args.checkpoint,
-                                                 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+    cfg = load_tool_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
 
@@ -95,11 +70,7 @@ def main() -> None:
 
     setup_cpu_distributed(cfg, args.launcher)
 
-    if 'runner_type' in cfg:
-        from mmris.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.test()
 
 

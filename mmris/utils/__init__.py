@@ -3,8 +3,10 @@ from .checkpoint_compat import (load_trusted_checkpoint,
 from .dist_utils import setup_cpu_distributed
 from .mmcv_compat import ensure_mmcv_ops
 from .setup_env import register_all_modules
+from .tool_utils import add_common_args, build_runner, load_tool_config
 
 __all__ = [
     'ensure_mmcv_ops', 'register_trusted_checkpoint_loader',
-    'load_trusted_checkpoint', 'register_all_modules', 'setup_cpu_distributed'
+    'load_trusted_checkpoint', 'register_all_modules', 'setup_cpu_distributed',
+    'add_common_args', 'load_tool_config', 'build_runner'
 ]

@@ -1,18 +1,18 @@
 """Binary cross-entropy on mask logits (Shared-RIS Eq. 12, CRIS's coded loss)."""
 from typing import Optional
 
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmris.registry import MODELS
+from .base_mask_loss import BaseMaskLoss
 from .utils import check_mask_loss_inputs, weighted_mean
 
 __all__ = ['MaskBCELoss']
 
 
 @MODELS.register_module()
-class MaskBCELoss(nn.Module):
+class MaskBCELoss(BaseMaskLoss):
     """Sigmoid binary cross-entropy averaged over pixels.
 
     Args:
@@ -26,14 +26,8 @@ class MaskBCELoss(nn.Module):
                  pos_weight: Optional[float] = None,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_bce') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.pos_weight = pos_weight
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self,
                 logits: Tensor,

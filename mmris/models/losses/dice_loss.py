@@ -4,17 +4,17 @@ Used by ASDA (Sec. 3.4), RISCLIP (Sec. 3.4) and Shared-RIS (Eq. 12).
 """
 from typing import Optional
 
-import torch.nn as nn
 from torch import Tensor
 
 from mmris.registry import MODELS
+from .base_mask_loss import BaseMaskLoss
 from .utils import check_mask_loss_inputs
 
 __all__ = ['MaskDiceLoss']
 
 
 @MODELS.register_module()
-class MaskDiceLoss(nn.Module):
+class MaskDiceLoss(BaseMaskLoss):
     """``1 - (2 |P*G| + s) / (|P| + |G| + s)`` per sample, averaged.
 
     ``P = sigmoid(logits)`` and the sums run over all pixels of a sample.
@@ -30,14 +30,8 @@ class MaskDiceLoss(nn.Module):
                  smooth: float = 1.0,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_dice') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.smooth = smooth
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self,
                 logits: Tensor,

@@ -5,18 +5,18 @@ it does not need the compiled ``mmcv.ops.sigmoid_focal_loss``.
 """
 from typing import Optional
 
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmris.registry import MODELS
+from .base_mask_loss import BaseMaskLoss
 from .utils import check_mask_loss_inputs, weighted_mean
 
 __all__ = ['MaskFocalLoss']
 
 
 @MODELS.register_module()
-class MaskFocalLoss(nn.Module):
+class MaskFocalLoss(BaseMaskLoss):
     """``FL = -a_t (1 - p_t)^gamma log(p_t)`` averaged over pixels.
 
     Args:
@@ -33,7 +33,7 @@ class MaskFocalLoss(nn.Module):
                  gamma: float = 2.0,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if alpha > 1:
             raise ValueError(f'alpha must be <= 1 (negative disables it), '
                              f'got {alpha}')
@@ -41,12 +41,6 @@ class MaskFocalLoss(nn.Module):
             raise ValueError(f'gamma must be >= 0, got {gamma}')
         self.alpha = alpha
         self.gamma = gamma
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self,
                 logits: Tensor,
