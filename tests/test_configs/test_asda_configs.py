@@ -228,8 +228,8 @@ def test_main_config_recipe():
     assert tuple(affine.border_val) == tuple(letterbox.pad_val)
     # every sentence is evaluated, val/testA/testB in one test run
     assert cfg.val_dataloader.dataset.sample_unit == 'sentence'
-    test_splits = [d.split for d in cfg.test_dataloader.dataset.datasets]
-    assert test_splits == ['val', 'testA', 'testB']
+    assert list(cfg.test_dataloader.dataset.split) == ['val', 'testA', 'testB']
+    assert cfg.test_dataloader.dataset.sample_unit == 'sentence'
 
 
 @pytest.mark.parametrize('name', sorted(DATASETS_OF))
@@ -243,25 +243,25 @@ def test_dataset_variants(name):
                                                                      split_by)
     assert cfg.train_dataloader.dataset.split == 'train'
     assert cfg.val_dataloader.dataset.split == 'val'
-    tests = cfg.test_dataloader.dataset.datasets
-    assert [(d.dataset, d.split_by, d.split) for d in tests] == [
-        (dataset, split_by, s) for s in splits
-    ]
+    test_set = cfg.test_dataloader.dataset
+    assert (test_set.dataset, test_set.split_by,
+            list(test_set.split)) == (dataset, split_by, list(splits))
     # nothing but the data and the text length differs from the main config
     diff = _diff(cfg, main)
     allowed = {'model.backbone.context_length', 'dataset', 'split_by',
                'eval_splits'}
     for key in diff:
         if key in allowed or key.startswith(
-            ('eval_splits.', 'test_dataloader.dataset.datasets.')):
+            ('eval_splits.', 'test_dataloader.dataset.split')):
             continue
         assert key in {f'{loader}.dataset.{field}'
-                       for loader in ('train_dataloader', 'val_dataloader')
+                       for loader in ('train_dataloader', 'val_dataloader',
+                                      'test_dataloader')
                        for field in ('dataset', 'split_by')}, (key, diff[key])
-    for test_set in tests:  # the same test sets but for the data
-        ref = dict(main.test_dataloader.dataset.datasets[0])
-        ref.update(dataset=dataset, split_by=split_by, split=test_set.split)
-        assert dict(test_set) == ref
+    # the same test set but for the data
+    ref = dict(main.test_dataloader.dataset)
+    ref.update(dataset=dataset, split_by=split_by, split=test_set.split)
+    assert dict(test_set) == ref
     assert _flatten(cfg.train_dataloader.dataset.pipeline) == _flatten(
         main.train_dataloader.dataset.pipeline)
 

@@ -314,7 +314,10 @@ def test_tiny_cris_gradients_reach_backbone_and_head():
         assert grad is not None and grad.abs().sum() > 0, name
 
 
-def test_cris_neck_batch_one_training_error():
+def test_cris_neck_trains_on_a_batch_of_one():
+    """The sentence BatchNorm1d falls back to its running statistics for a
+    single-sample training batch (last batch of an epoch, small per-GPU
+    batches) instead of raising."""
     neck = CRISNeck(in_channels=(8, 16, 16), out_channels=16,
                     sentence_dims=12).train()
     f = VLFeatures(
@@ -322,6 +325,11 @@ def test_cris_neck_batch_one_training_error():
                 torch.randn(1, 16, 2, 2)],
         words=torch.randn(1, 3, 4), word_pad_mask=torch.zeros(
             1, 3, dtype=torch.bool), sentence=torch.randn(1, 12))
-    with pytest.raises(ValueError, match='at least 2 samples'):
-        neck(f)
+    bn = neck.sentence_proj[1]
+    before = bn.running_mean.clone()
+    out = neck(f).visual[0]
+    assert out.shape == (1, 16, 4, 4)
+    torch.testing.assert_close(bn.running_mean, before)  # not updated
+    out.sum().backward()
+    assert neck.sentence_proj[0].weight.grad is not None
     assert neck.eval()(f).visual[0].shape == (1, 16, 4, 4)

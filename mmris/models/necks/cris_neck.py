@@ -17,7 +17,7 @@ from torch import Tensor
 
 from mmris.registry import MODELS
 from mmris.structures import VLFeatures
-from ..utils import concat_coord_feats
+from ..utils import SafeBatchNorm1d, concat_coord_feats
 from .base_ris_neck import BaseRISNeck
 
 __all__ = ['CRISNeck']
@@ -85,7 +85,8 @@ class CRISNeck(BaseRISNeck):
         # activated (BN + ReLU) as in the public code.
         norm1d = dict(norm_cfg)
         if norm1d['type'] == 'BN':
-            norm1d['type'] = 'BN1d'
+            # BN1d that also trains on a (per-GPU) batch of one sample
+            norm1d['type'] = SafeBatchNorm1d
         self.sentence_proj = nn.Sequential(
             nn.Linear(sentence_dims, c4, bias=False),
             build_norm_layer(norm1d, c4)[1], nn.ReLU(inplace=True))
@@ -119,12 +120,6 @@ class CRISNeck(BaseRISNeck):
             F_v (B, out_channels, H/16, W/16).
         """
         v2, v3, v4 = (feats.visual[i] for i in self.in_index)
-        if (self.training and feats.sentence.shape[0] == 1 and isinstance(
-                self.sentence_proj[1], nn.BatchNorm1d)):
-            raise ValueError(
-                'CRISNeck normalises the sentence feature with BatchNorm1d '
-                '(public CRIS layout), which needs at least 2 samples per '
-                'batch (per GPU) in training; use a larger batch or SyncBN.')
         state = self.sentence_proj(feats.sentence)[..., None, None]
         # Eq. 1 (before the upsampling, which the public code applies when
         # concatenating with the stride-16 level).

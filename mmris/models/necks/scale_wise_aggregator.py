@@ -26,8 +26,9 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
+
+from mmris.models.utils import SafeBatchNorm1d
 
 __all__ = [
     'conv_bn_act', 'GlobalLocalFusion', 'ScaleWiseAggregator', 'ConcatFusion'
@@ -58,18 +59,6 @@ def _up_block(channels: int, out_channels: int, scale: int) -> nn.Sequential:
         nn.BatchNorm2d(out_channels), nn.LeakyReLU(0.1, inplace=True))
 
 
-class _BatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm1d that uses its running statistics for a batch of one
-    while training (plain BN1d raises there; per-process batches of one
-    occur in small distributed runs). Same parameters and buffers."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.training and x.shape[0] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var,
-                                self.weight, self.bias, False, 0.0, self.eps)
-        return super().forward(x)
-
-
 class GlobalLocalFusion(nn.Module):
     """Eq. 4: fuse the sentence feature into the top-layer map.
 
@@ -83,7 +72,7 @@ class GlobalLocalFusion(nn.Module):
         self.vis_proj = nn.Conv2d(in_channels, in_channels, 1, bias=False)
         self.txt_proj = nn.Sequential(
             nn.Linear(text_dims, in_channels, bias=False),
-            _BatchNorm1d(in_channels), nn.LeakyReLU(0.1, inplace=True))
+            SafeBatchNorm1d(in_channels), nn.LeakyReLU(0.1, inplace=True))
         self.norm_act = nn.Sequential(
             nn.BatchNorm2d(in_channels), nn.LeakyReLU(0.1, inplace=True))
 
