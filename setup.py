@@ -37,17 +37,17 @@ INSTALL_REQUIRES = [
     _mmcv_requirement(),
     'mmsegmentation==1.2.2',
     # mmsegmentation 1.2.2 imports these at import time without declaring them.
-    'ftfy>=6.0',
+    'ftfy>=6.0,<7',
     'regex>=2022.1',
     'mmpretrain>=1.2.0,<1.3',
-    'open_clip_torch>=2.24,<4',
-    'pycocotools>=2.0.7',
-    'numpy>=1.24',
-    'opencv-python-headless>=4.8',
+    'open_clip_torch>=3.0,<4',
+    'pycocotools>=2.0.7,<3',
+    'numpy>=1.24,<3',
+    'opencv-python-headless>=4.8,<6',
 ]
 
 EXTRAS = {
-    'tests': ['pytest>=7.4'],
+    'tests': ['pytest>=7.4,<10'],
 }
 
 setup(
