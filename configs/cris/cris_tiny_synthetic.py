@@ -6,68 +6,47 @@
 # (coloured circles / squares / triangles; expressions that need colour,
 # shape and position words). Not a paper recipe: lr, epochs, input size and
 # the loss are set for fast learning from scratch.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/cris_r50.py', '../_base_/datasets/refcoco.py',
+    '../_base_/default_runtime.py'
+]
 
 data_root = 'data/synthetic_scenes/'
 img_scale = (96, 96)
-# CLIP mean in BGR order (images are loaded as BGR)
-pad_val = (104.09, 116.75, 122.77)
 max_epochs = 8
 
+# the letterbox pipelines of refcoco.py at 96x96
 train_pipeline = [
     dict(type='LoadRefImageFromFile'),
     dict(type='LoadRefMask'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=pad_val),
+    dict(type='LetterboxResize', scale=img_scale, pad_val=_base_.pad_val),
     dict(type='PackRefSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadRefImageFromFile'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=pad_val),
+    dict(type='LetterboxResize', scale=img_scale, pad_val=_base_.pad_val),
     dict(type='LoadRefMask'),
     dict(type='PackRefSegInputs'),
 ]
+loader = dict(batch_size=32, num_workers=0, persistent_workers=False)
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    **loader,
     dataset=dict(
-        type='RefCOCODataset',
         data_root=data_root,
-        dataset='refcoco',
-        split_by='unc',
-        split='train',
         # as CRIS: one random expression per ref at every epoch
         sample_unit='ref',
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='RefCOCODataset',
-        data_root=data_root,
-        dataset='refcoco',
-        split_by='unc',
-        split='val',
-        sample_unit='sentence',
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='RefSegMetric')
-test_evaluator = val_evaluator
+    **loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+# the scenes have train and val splits only
+test_dataloader = dict(
+    **loader,
+    dataset=dict(data_root=data_root, split='val', pipeline=test_pipeline))
 
 model = dict(
-    type='RefSegmentor',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[122.7709383, 116.7460125, 104.09373615],
-        std=[68.5005327, 66.6321579, 70.32316305],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255,
-        size=img_scale),
+    data_preprocessor=dict(size=img_scale),
     backbone=dict(
-        type='CLIPResNet',
+        model_name=None,
         pretrained=None,
         # a CLIP ModifiedResNet [1, 1, 1, 1] of width 8 (stage outputs
         # 32/64/128/256 channels, attention pool to 64) and a 2-layer,
@@ -83,13 +62,8 @@ model = dict(
                 heads=4,
                 layers=2)),
         context_length=12),
-    neck=dict(
-        type='CRISNeck',
-        in_channels=(64, 128, 64),
-        out_channels=64,
-        sentence_dims=64),
+    neck=dict(in_channels=(64, 128, 64), out_channels=64, sentence_dims=64),
     decode_head=dict(
-        type='CRISHead',
         in_channels=64,
         word_dims=64,
         sentence_dims=64,
@@ -98,12 +72,10 @@ model = dict(
         ffn_dims=128,
         dropout=0.0,
         proj_channels=32,
-        kernel_size=3,
         loss_decode=[
             dict(type='MaskBCELoss'),
             dict(type='MaskDiceLoss'),
-        ]),
-    test_cfg=dict(threshold=0.35))
+        ]))
 
 optim_wrapper = dict(
     type='OptimWrapper',
