@@ -2,42 +2,33 @@
 
 Usage::
 
-    python tools/model_converters/asda2mmris.py SRC.pth DST.pth [--drop P ...]
+    python tools/model_converters/asda2mmris.py SRC.pth.tar DST.pth
 
-The public code (``swagger-coder/ASDA``) saves ``{'epoch', 'state_dict',
-'best_iou', 'optimizer'}`` with no ``module.`` prefix. Its keys map onto a
-:class:`~mmris.models.segmentors.RefSegmentor` with
-``CLIPViT(out_indices=(3, 4, 5, 6, 7, 8, 11), project_sentence=False)``,
-``ASDANeck(selection='argmax')`` and ``WGDAHead(mask_padding=False)`` (the
-settings in which the converted model reproduces the original outputs) by
-the prefix table :data:`PREFIX_MAP` (first match wins; entries ending
-without a dot match the whole key).
+The public code (``swagger-coder/ASDA`` at 97bc06c; ``train.py`` saves
+``{'epoch', 'state_dict', 'best_iou', 'optimizer'}`` with
+``model.module.state_dict()``, no ``module.`` prefix) builds ``Model`` of
+``model/model.py``. Its keys map onto the model of
+``configs/asda/asda_vitb_refcoco.py`` (and its dataset variants):
+:class:`~mmris.models.backbones.CLIPViT` -> :class:`~mmris.models.necks.ASDANeck`
+-> :class:`~mmris.models.heads.WGDAHead`, by the rules of :data:`RULES`
+(regular expressions, first match wins).
 
-Handled specially:
+Dropped, and listed on the console (:data:`UNUSED`):
 
-* ``visu_resblocks.{i}.clip_module.*`` duplicates
-  ``visumodel.transformer.resblocks.{i}.*``: checked equal, then dropped.
-* ``positional_embedding`` [1, 1+G*G, C] and ``textmodel_pos_embed``
-  [1, L, C] lose their leading 1.
-* :data:`DROP_PREFIXES`: CLIP modules the RIS model does not use (the
-  224-px positional embedding, ``ln_post``, the projections,
-  ``logit_scale``). They and ``--drop`` prefixes are removed and listed.
+* ``visu_resblocks.{i}.clip_module.*``: the same tensors as
+  ``visumodel.transformer.resblocks.{i}.*`` (the wrapper holds the CLIP
+  block); checked equal, then dropped;
+* modules the public model builds but never calls in ``forward``:
+  ``visumodel.positional_embedding`` (only read at construction),
+  ``visumodel.ln_post``, ``visumodel.proj``, ``fusion.lang_attn``,
+  ``up_proj_cat_proj_1``, ``pool_proj_cat_proj_2``, ``proj_cat``,
+  ``up_proj_cat_2``, ``proj_0``, ``norm1``, ``norm2`` and
+  ``fpn.output_convs.0`` (the top-down loop skips index 0);
+* ``fpn.output_convs.1``: called, but its output is discarded (SFA returns
+  only the finest level), so it has no effect on the model's output.
 
-Any other key is an error listing the unknown keys (add them to ``--drop``
-if they belong to modules the forward pass does not use).
-
-Assumptions (the notes name the top-level modules, not every sub-key): the
-sub-keys under each public prefix are laid out like mmris's modules:
-``vis_select`` is one shared ``Linear(768 -> 512, no bias)`` (Eq. 1's
-Phi_T); ``feature_selector_{l,m}`` the per-group ``Linear(512 -> 1)``;
-``fusion`` = {``vis_proj``, ``txt_proj``, ``norm_act``}; ``fpn`` = the SFA
-blocks; ``encoder.{i}`` the attention layers; ``mask_decoder`` the
-(up, conv3x3) steps + final 1x1 conv; ``lang_tf_enc`` the word
-cross-attention layer; ``fc_2`` the word Linear(512 -> 512) before it;
-``proj1``, ``proj2``, ``proj3`` the two 3x3 convs and the 1x1 conv of the
-coefficient generator and ``projout`` its final Linear. If a real checkpoint
-differs in a sub-key, edit :data:`PREFIX_MAP` (or add a rename rule) -
-strict loading then reports exactly the mismatching names.
+Anything else that no rule maps is an error naming the keys: the file is
+then not a checkpoint of this public model.
 """
 import argparse
 import re
@@ -47,51 +38,97 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ['PREFIX_MAP', 'DROP_PREFIXES', 'convert_asda', 'main']
+__all__ = ['RULES', 'UNUSED', 'convert_asda', 'main']
 
-#: (public-code prefix, mmris prefix), checked in order.
-PREFIX_MAP: Tuple[Tuple[str, str], ...] = (
-    # CLIP image tower (positional embedding replaced by the 26x26 one).
-    ('visumodel.conv1.', 'backbone.conv1.'),
-    ('visumodel.class_embedding', 'backbone.class_embedding'),
-    ('visumodel.ln_pre.', 'backbone.ln_pre.'),
-    ('visumodel.transformer.resblocks.', 'backbone.resblocks.'),
-    ('positional_embedding', 'backbone.positional_embedding'),
-    # CLIP text tower (length 17 / 22, no text projection).
-    ('textmodel.resblocks.', 'backbone.text.transformer.resblocks.'),
-    ('textmodel_token_embedding.', 'backbone.text.token_embedding.'),
-    ('textmodel_pos_embed', 'backbone.text.positional_embedding'),
-    ('textmodel_ln_final.', 'backbone.text.ln_final.'),
-    # AFS (Eq. 1-3), fusion (Eq. 4), SFA (Eq. 5).
-    ('vis_select.', 'neck.afs.cls_proj.'),
-    ('feature_selector_l.', 'neck.afs.selectors.0.'),
-    ('feature_selector_m.', 'neck.afs.selectors.1.'),
-    ('fusion.', 'neck.fusion.'),
-    ('fpn.', 'neck.sfa.'),
+_SFA_STAGE = {
+    # (stage, index in the public nn.Sequential) -> mmris name; the
+    # transposed-conv parts keep their index inside ``up``.
+    ('0', '0'): 'proj', ('0', '1'): 'conv',
+    ('1', '0'): 'up.0', ('1', '1'): 'proj', ('1', '2'): 'conv',
+    ('2', '0'): 'up.0', ('2', '1'): 'up.1', ('2', '3'): 'up.3',
+    ('2', '4'): 'proj', ('2', '5'): 'conv',
+}
+_MASK_DECODER = {
+    'proj1': 'convs.0', 'proj2': 'convs.1', 'proj3': 'up_convs.0',
+    'proj4': 'up_convs.1', 'proj5': 'up_convs.2', 'proj': 'out_conv'
+}
+_ENCODER = {
+    'self_attn': 'attn', 'linear1': 'ffn.0', 'linear2': 'ffn.3',
+    'norm1': 'norm1', 'norm2': 'norm2'
+}
+_LANG_TF_ENC = dict(
+    _ENCODER,
+    self_attn='attn',
+    dense_q='query_proj',
+    dense_k='key_proj',
+    dense_v='value_proj')
+
+#: (regex on the public key, function of the match -> mmris key).
+RULES: Tuple[Tuple[str, object], ...] = (
+    # CLIP image tower; the 26x26 positional embedding replaces CLIP's.
+    (r'visumodel\.(conv1\..+|class_embedding|ln_pre\..+)$',
+     lambda m: f'backbone.{m[1]}'),
+    (r'visumodel\.transformer\.resblocks\.(.+)$',
+     lambda m: f'backbone.resblocks.{m[1]}'),
+    (r'positional_embedding$', lambda m: 'backbone.positional_embedding'),
+    # CLIP text tower (17 tokens, no text projection).
+    (r'textmodel\.resblocks\.(.+)$',
+     lambda m: f'backbone.text.transformer.resblocks.{m[1]}'),
+    (r'textmodel_token_embedding\.(.+)$',
+     lambda m: f'backbone.text.token_embedding.{m[1]}'),
+    (r'textmodel_pos_embed$', lambda m: 'backbone.text.positional_embedding'),
+    (r'textmodel_ln_final\.(.+)$', lambda m: f'backbone.text.ln_final.{m[1]}'),
+    # AFS (Eq. 1-3).
+    (r'vis_select\.(.+)$', lambda m: f'neck.afs.cls_proj.{m[1]}'),
+    (r'feature_selector_l\.(.+)$', lambda m: f'neck.afs.selectors.0.{m[1]}'),
+    (r'feature_selector_m\.(.+)$', lambda m: f'neck.afs.selectors.1.{m[1]}'),
+    # Fusion F_G (Eq. 4).
+    (r'fusion\.mapping_visu\.(.+)$',
+     lambda m: f'neck.fusion.vis_proj.{m[1]}'),
+    (r'fusion\.lang_proj\.(.+)$', lambda m: f'neck.fusion.txt_proj.{m[1]}'),
+    (r'fusion\.fusion\.(.+)$', lambda m: f'neck.fusion.norm_act.{m[1]}'),
+    # SFA (Eq. 5).
+    (r'fpn\.stages\.(\d)\.(\d)\.(.+)$', lambda m: 'neck.sfa.levels.'
+     f'{m[1]}.{_SFA_STAGE[(m[1], m[2])]}.{m[3]}'
+     if (m[1], m[2]) in _SFA_STAGE else None),
+    (r'fpn\.lateral_convs\.(\d)\.(.+)$',
+     lambda m: f'neck.sfa.lateral_convs.{m[1]}.{m[2]}'),
+    (r'fpn\.output_convs\.2\.(.+)$',
+     lambda m: f'neck.sfa.output_conv.{m[1]}'),
     # CFS (Eq. 6-7).
-    ('encoder.', 'decode_head.cfs.encoder.'),
-    ('mask_decoder.', 'decode_head.cfs.mask_decoder.'),
+    (r'encoder\.layers\.(\d+)\.([a-z_0-9]+)\.(.+)$',
+     lambda m: f'decode_head.cfs.encoder.{m[1]}.{_ENCODER[m[2]]}.{m[3]}'
+     if m[2] in _ENCODER else None),
+    (r'encoder\.norm\.(.+)$', lambda m: f'decode_head.cfs.encoder_norm.{m[1]}'),
+    (r'mask_decoder\.(proj\d?)\.(.+)$',
+     lambda m: f'decode_head.cfs.{_MASK_DECODER[m[1]]}.{m[2]}'
+     if m[1] in _MASK_DECODER else None),
     # WCG (Eq. 8-9).
-    ('fc_2.', 'decode_head.wcg.word_proj.0.'),
-    ('lang_tf_enc.', 'decode_head.wcg.cross_attn.'),
-    ('proj1.', 'decode_head.wcg.conv1.'),
-    ('proj2.', 'decode_head.wcg.conv2.'),
-    ('proj3.', 'decode_head.wcg.conv3.'),
-    ('projout.', 'decode_head.wcg.fc.'),
+    (r'fc_2\.(.+)$', lambda m: f'decode_head.wcg.word_proj.{m[1]}'),
+    (r'lang_tf_enc\.([a-z_0-9]+)\.(.+)$',
+     lambda m: f'decode_head.wcg.cross_attn.{_LANG_TF_ENC[m[1]]}.{m[2]}'
+     if m[1] in _LANG_TF_ENC else None),
+    (r'proj([12])\.(.+)$', lambda m: f'decode_head.wcg.conv{m[1]}.{m[2]}'),
+    (r'proj3\.(.+)$', lambda m: f'decode_head.wcg.conv3.{m[1]}'),
+    (r'projout\.(.+)$', lambda m: f'decode_head.wcg.fc.{m[1]}'),
 )
 
-#: Public-code keys of modules the forward pass does not use.
-DROP_PREFIXES: Tuple[str, ...] = (
-    'visumodel.positional_embedding',
-    'visumodel.ln_post.',
-    'visumodel.proj',
-    'visumodel.attnpool.',
-    'textmodel_text_projection',
-    'text_projection',
-    'logit_scale',
+#: Key patterns of public modules that never influence the output.
+UNUSED: Tuple[str, ...] = (
+    r'visumodel\.positional_embedding$',
+    r'visumodel\.ln_post\..+',
+    r'visumodel\.proj$',
+    r'fusion\.lang_attn\..+',
+    r'up_proj_cat_proj_1\..+',
+    r'pool_proj_cat_proj_2\..+',
+    r'proj_cat\..+',
+    r'up_proj_cat_2\..+',
+    r'proj_0\..+',
+    r'norm[12]\..+',
+    r'fpn\.output_convs\.[01]\..+',
 )
 
-#: Keys whose leading singleton dimension mmris does not keep.
+#: mmris keys whose leading singleton dimension is removed.
 _SQUEEZE = ('backbone.positional_embedding',
             'backbone.text.positional_embedding')
 
@@ -105,34 +142,28 @@ def _strip_prefix(state: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     return dict(state)
 
 
-def _matches(key: str, prefix: str) -> bool:
-    return key.startswith(prefix) if prefix.endswith('.') else (
-        key == prefix or key.startswith(prefix + '.'))
-
-
-def convert_asda(state_dict: Mapping[str, Tensor],
-                 extra_drop: Sequence[str] = ()
+def convert_asda(state_dict: Mapping[str, Tensor]
                  ) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
     """Rename a public-code ASDA state dict to mmris keys.
 
     Args:
         state_dict (Mapping[str, Tensor]): The public checkpoint's
             ``state_dict`` (a leading ``module.`` is stripped).
-        extra_drop (Sequence[str]): Further key prefixes to drop (unused
-            modules of the public code).
 
     Returns:
         tuple: The mmris state dict (``backbone.*``, ``neck.*``,
-        ``decode_head.*``) and the sorted list of dropped keys.
+        ``decode_head.*``) and the sorted list of dropped public keys.
 
     Raises:
-        ValueError: Unknown keys (listed), or a ``visu_resblocks`` duplicate
-            that differs from its ``visumodel`` original.
+        ValueError: Keys that no rule maps (listed), a ``visu_resblocks``
+            copy that differs from its ``visumodel`` original, or two keys
+            mapped to one.
     """
     state = _strip_prefix(state_dict)
-    drop = tuple(DROP_PREFIXES) + tuple(extra_drop)
     out: 'OrderedDict[str, Tensor]' = OrderedDict()
     dropped, unknown = [], []
+    unused = [re.compile(p) for p in UNUSED]
+    rules = [(re.compile(p), f) for p, f in RULES]
     for key, value in state.items():
         dup = _DUPLICATE.match(key)
         if dup:
@@ -144,12 +175,17 @@ def convert_asda(state_dict: Mapping[str, Tensor],
                                  'the checkpoint is not the expected layout')
             dropped.append(key)
             continue
-        if any(_matches(key, p) for p in drop):
+        if any(p.fullmatch(key) for p in unused):
             dropped.append(key)
             continue
-        for src, dst in PREFIX_MAP:
-            if _matches(key, src):
-                new_key = dst + key[len(src):]
+        for pattern, rename in rules:
+            match = pattern.fullmatch(key)
+            if match:
+                new_key = rename(match)
+                if new_key is None:
+                    continue
+                if new_key in out:
+                    raise ValueError(f'{key} maps to {new_key}, already set')
                 if new_key in _SQUEEZE and value.dim() == 3:
                     value = value[0]
                 out[new_key] = value
@@ -158,9 +194,9 @@ def convert_asda(state_dict: Mapping[str, Tensor],
             unknown.append(key)
     if unknown:
         raise ValueError(
-            f'{len(unknown)} unknown key(s) in the ASDA checkpoint (add '
-            'their prefixes to --drop if those modules are unused): ' +
-            ', '.join(sorted(unknown)))
+            f'{len(unknown)} key(s) of the checkpoint belong to no module of '
+            "ASDA's public model (swagger-coder/ASDA at 97bc06c); this is "
+            'not a checkpoint of that code: ' + ', '.join(sorted(unknown)))
     return out, sorted(dropped)
 
 
@@ -168,21 +204,20 @@ def main(argv: Sequence[str] = None) -> None:
     """Command-line entry: convert SRC to DST."""
     parser = argparse.ArgumentParser(
         description='Convert a checkpoint of ASDA\'s public code to mmris.')
-    parser.add_argument('src', help='public-code checkpoint (.pth)')
+    parser.add_argument('src', help='public-code checkpoint (.pth.tar)')
     parser.add_argument('dst', help='output mmris checkpoint (.pth)')
-    parser.add_argument(
-        '--drop',
-        nargs='*',
-        default=[],
-        help='extra key prefixes of unused modules to drop')
     args = parser.parse_args(argv)
     # A trusted file written by the public code holds numpy / python objects
-    # next to the tensors, hence weights_only=False.
+    # next to the tensors (optimizer state), hence weights_only=False.
     ckpt = torch.load(args.src, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    new_state, dropped = convert_asda(state, args.drop)
-    print(f'converted {len(new_state)} tensors; dropped {len(dropped)} '
-          'unused / duplicated keys:')
+    try:
+        new_state, dropped = convert_asda(state)
+    except ValueError as err:
+        raise SystemExit(f'{args.src}: {err}')
+    print(f'converted {len(new_state)} tensors; dropped {len(dropped)} keys '
+          '(duplicated visu_resblocks copies and modules the public model '
+          'never uses):')
     for key in dropped:
         print(f'  {key}')
     meta = dict(converted_from=args.src, converter='asda2mmris')

@@ -5,7 +5,7 @@ Sec. 3.1): word features are the ``ln_final`` outputs of every token, the
 sentence feature the output at the end-of-text token, optionally projected
 by ``text_projection`` (CRIS) or not (ASDA's public code).
 """
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -67,6 +67,56 @@ class CLIPTextEncoder(nn.Module):
         return proj.out_features if isinstance(proj,
                                                nn.Linear) else proj.shape[1]
 
+    def forward_layers(self, ids: Tensor, layer_ids: Sequence[int]
+                       ) -> Tuple[Tensor, Tensor, List[Tensor]]:
+        """Encode token ids and keep the EOT token of some layers.
+
+        ASDA's public code (``model/model.py`` 367-374) scores the layers
+        for its adaptive selection with the EOT token of the text layer run
+        alongside each image layer, before ``ln_final``.
+
+        Args:
+            ids (Tensor): (B, L) CLIP token ids, EOT at ``argmax``.
+            layer_ids (Sequence[int]): 0-based text transformer layers.
+
+        Returns:
+            tuple: Word features (B, L, width), the sentence feature
+            (B, sentence_dims) (as :meth:`forward`) and, per entry of
+            ``layer_ids``, the EOT token after that layer (B, width), before
+            ``ln_final``.
+        """
+        depth = len(self.transformer.resblocks)
+        if any(not 0 <= i < depth for i in layer_ids):
+            raise ValueError(f'text layer ids {tuple(layer_ids)} out of range '
+                             f'for a {depth}-layer text transformer')
+        x = self.token_embedding(ids) + self.positional_embedding
+        eot = ids.argmax(dim=-1)
+        batch = torch.arange(ids.shape[0], device=ids.device)
+        mask = self.attn_mask.to(x.dtype)
+        batch_first = getattr(self.transformer, 'batch_first', True)
+        if not batch_first:
+            x = x.transpose(0, 1)
+        levels = {}
+        for i, block in enumerate(self.transformer.resblocks):
+            x = block(x, attn_mask=mask)
+            if i in layer_ids:
+                y = x if batch_first else x.transpose(0, 1)
+                levels[i] = y[batch, eot]
+        if not batch_first:
+            x = x.transpose(0, 1)
+        words, sentence = self._finish(x, ids)
+        return words, sentence, [levels[i] for i in layer_ids]
+
+    def _finish(self, x: Tensor, ids: Tensor) -> Tuple[Tensor, Tensor]:
+        words = self.ln_final(x)
+        sentence = words[torch.arange(ids.shape[0]), ids.argmax(dim=-1)]
+        if self.text_projection is not None:
+            if isinstance(self.text_projection, nn.Linear):
+                sentence = self.text_projection(sentence)
+            else:
+                sentence = sentence @ self.text_projection
+        return words, sentence
+
     def forward(self, ids: Tensor) -> Tuple[Tensor, Tensor]:
         """Encode token ids.
 
@@ -82,11 +132,4 @@ class CLIPTextEncoder(nn.Module):
                              f'{ids.shape[1]}')
         x = self.token_embedding(ids) + self.positional_embedding
         x = self.transformer(x, attn_mask=self.attn_mask.to(x.dtype))
-        words = self.ln_final(x)
-        sentence = words[torch.arange(ids.shape[0]), ids.argmax(dim=-1)]
-        if self.text_projection is not None:
-            if isinstance(self.text_projection, nn.Linear):
-                sentence = self.text_projection(sentence)
-            else:
-                sentence = sentence @ self.text_projection
-        return words, sentence
+        return self._finish(x, ids)

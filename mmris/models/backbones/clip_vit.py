@@ -81,6 +81,11 @@ class CLIPViT(BaseModule):
             candidates 4-6, mid candidates 7-9 and the top layer 12.
         project_sentence (bool): Multiply the EOT feature by CLIP's
             ``text_projection``. ASDA: False (512-d, no projection).
+        sentence_levels (bool): Also return, for every tapped layer id
+            ``i``, the text tower's EOT token after its layer ``i`` (before
+            ``ln_final``) in ``extras['sentence_levels']`` (a list aligned
+            with ``visual``). ASDA's public code scores its layer selection
+            with these (``model/model.py`` 367-374). Defaults to False.
         interpolate (str): Mode used to resize the positional embedding.
             Defaults to 'bilinear'.
         freeze_visual (bool): Stop gradients to the image tower.
@@ -96,6 +101,7 @@ class CLIPViT(BaseModule):
                  context_length: int = 17,
                  out_indices: Sequence[int] = (3, 4, 5, 6, 7, 8, 11),
                  project_sentence: bool = False,
+                 sentence_levels: bool = False,
                  interpolate: str = 'bilinear',
                  freeze_visual: bool = False,
                  freeze_text: bool = False,
@@ -141,6 +147,13 @@ class CLIPViT(BaseModule):
 
         self.tokenizer = CLIPTokenizer(context_length)
         self.text = CLIPTextEncoder(clip, context_length, project_sentence)
+        self.sentence_levels = sentence_levels
+        text_depth = len(self.text.transformer.resblocks)
+        if sentence_levels and out_indices[-1] >= text_depth:
+            raise ValueError(
+                f'sentence_levels=True pairs image layer i with text layer i, '
+                f'but out_indices {out_indices} exceed the {text_depth}-layer '
+                'text transformer')
         self.freeze_visual = freeze_visual
         self.freeze_text = freeze_text
         self._freeze()
@@ -212,14 +225,22 @@ class CLIPViT(BaseModule):
         Returns:
             VLFeatures: ``visual`` / ``visual_cls`` for ``out_indices`` (in
             that order), ``words`` (B, L, C_t), ``word_pad_mask``,
-            ``sentence`` (B, C_s) and ``extras['visual_layer_ids']``.
+            ``sentence`` (B, C_s), ``extras['visual_layer_ids']`` and,
+            with ``sentence_levels=True``, ``extras['sentence_levels']``
+            (list of (B, C_t), one per entry of ``visual``).
         """
         if len(texts) != images.shape[0]:
             raise ValueError(f'{images.shape[0]} images but {len(texts)} '
                              'expressions')
         ids, pad_mask = self.tokenizer(texts)
         ids, pad_mask = ids.to(images.device), pad_mask.to(images.device)
-        words, sentence = self.text(ids)
+        extras = dict(visual_layer_ids=self.out_indices)
+        if self.sentence_levels:
+            words, sentence, levels = self.text.forward_layers(
+                ids, self.out_indices)
+            extras['sentence_levels'] = levels
+        else:
+            words, sentence = self.text(ids)
         maps, tokens = self.forward_visual(images)
         return VLFeatures(
             visual=maps,
@@ -227,4 +248,4 @@ class CLIPViT(BaseModule):
             word_pad_mask=pad_mask,
             sentence=sentence,
             visual_cls=tokens,
-            extras=dict(visual_layer_ids=self.out_indices))
+            extras=extras)

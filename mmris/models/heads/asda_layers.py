@@ -1,34 +1,49 @@
-"""Attention layers shared by ASDA's CFS and WCG branches (Eq. 6, Eq. 8).
+"""Attention layers of ASDA's CFS and WCG branches (Sec. 3.4, Eq. 6, Eq. 8).
 
-Private helpers of :class:`~mmris.models.heads.WGDAHead`: the fixed 2-D sine
-position encoding of the package (the public code's encoder uses "sine
-positions"; shared with CRIS), a pre-norm self-attention layer (Eq. 6, the
-"Local Visual Attention") and a pre-norm cross-attention layer over the word
-features (Eq. 8, the "Visual and Language Local Attention").
+Private helpers of :class:`~mmris.models.heads.WGDAHead`, built as the
+authors' public code (swagger-coder/ASDA at 97bc06c) builds them:
+
+* :func:`detr_sine_position_2d` - the fixed 2-D sine positions of the CFS
+  encoder (``model/position_encoding.py`` 30-47: DETR's un-normalised
+  ``PositionEmbeddingSine``, row channels first, positions from 1);
+* :class:`EncoderLayer` - Eq. 6 "Local Visual Attention": self-attention
+  with positions added to queries and keys, then an MLP, both residual;
+  post-norm as in the public code (``model/transformer.py`` 147-156), or
+  pre-norm (``norm_first=True``, the paper's reading ``F = MHSA(LN(F)) +
+  F``);
+* :class:`WordCrossAttentionLayer` - Eq. 8 "Visual and Language Local
+  Attention" (``model/transformer.py`` 17-54): queries, keys and values are
+  Linear + ReLU projections of the visual tokens and words, followed by a
+  multi-head attention, a residual on the visual tokens, LayerNorm, an MLP
+  and a second residual + LayerNorm. No positions (the public code builds
+  position encodings there but never uses them).
 """
 from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmris.models.utils import sine_positional_encoding_2d
 
-__all__ = ['sine_position_2d', 'SelfAttentionLayer', 'CrossAttentionLayer']
+__all__ = [
+    'detr_sine_position_2d', 'EncoderLayer', 'WordCrossAttentionLayer'
+]
 
 
-def sine_position_2d(height: int,
-                     width: int,
-                     dims: int,
-                     device=None,
-                     dtype=torch.float32) -> Tensor:
-    """2-D sine encoding flattened to tokens (the shared CRIS-layout
-    :func:`~mmris.models.utils.sine_positional_encoding_2d`).
+def detr_sine_position_2d(height: int,
+                          width: int,
+                          dims: int,
+                          device=None,
+                          dtype=torch.float32) -> Tensor:
+    """DETR 2-D sine positions (y channels first, 1-based), as tokens.
 
     Returns:
         Tensor: (H*W, dims), row-major.
     """
-    pe = sine_positional_encoding_2d(dims, height, width, device, dtype)
+    pe = sine_positional_encoding_2d(
+        dims, height, width, device, dtype, y_first=True, offset=1)
     return pe.flatten(1).transpose(0, 1)
 
 
@@ -38,46 +53,64 @@ def _ffn(dims: int, ffn_dims: int, dropout: float) -> nn.Sequential:
         nn.Linear(ffn_dims, dims))
 
 
-class SelfAttentionLayer(nn.Module):
-    """Eq. 6: ``F = MHSA(LN(F)) + F; F = MLP(LN(F)) + F``.
+class EncoderLayer(nn.Module):
+    """Eq. 6: self-attention + MLP over the visual tokens.
 
-    Positions are added to queries and keys.
+    Post-norm (default, public code)::
+
+        F = LN(F + MHSA(F + P, F + P, F));  F = LN(F + MLP(F))
+
+    Pre-norm (``norm_first=True``)::
+
+        F = F + MHSA(LN(F) + P, LN(F) + P, LN(F));  F = F + MLP(LN(F))
 
     Args:
         dims (int): Token width d.
         num_heads (int): Attention heads.
         ffn_dims (int): Hidden width of the MLP.
         dropout (float): Dropout in attention and MLP.
+        norm_first (bool): Pre-norm instead of post-norm.
     """
 
     def __init__(self,
                  dims: int,
                  num_heads: int,
                  ffn_dims: int,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0,
+                 norm_first: bool = False) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dims)
+        self.norm_first = norm_first
         self.attn = nn.MultiheadAttention(
             dims, num_heads, dropout=dropout, batch_first=True)
-        self.norm2 = nn.LayerNorm(dims)
+        self.norm1 = nn.LayerNorm(dims)
         self.ffn = _ffn(dims, ffn_dims, dropout)
-        self.drop = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(dims)
+        self.drop1 = nn.Dropout(dropout)
+        self.drop2 = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, pos: Tensor) -> Tensor:
         """(B, N, d) tokens, (N, d) or (B, N, d) positions -> (B, N, d)."""
-        y = self.norm1(x)
-        q = y + pos
-        x = x + self.drop(self.attn(q, q, y, need_weights=False)[0])
-        return x + self.drop(self.ffn(self.norm2(x)))
+        if self.norm_first:
+            y = self.norm1(x)
+            q = y + pos
+            x = x + self.drop1(self.attn(q, q, y, need_weights=False)[0])
+            return x + self.drop2(self.ffn(self.norm2(x)))
+        q = x + pos
+        x = self.norm1(x + self.drop1(self.attn(q, q, x,
+                                                need_weights=False)[0]))
+        return self.norm2(x + self.drop2(self.ffn(x)))
 
 
-class CrossAttentionLayer(nn.Module):
-    """Eq. 8: ``F'_K = MHCA(LN(F_A), f_T) + F_A; F = MLP(LN(F'_K)) + F'_K``.
+class WordCrossAttentionLayer(nn.Module):
+    """Eq. 8: visual tokens attend to the words (public-code layout).
+
+    ``F' = LN(F + MHA(ReLU(W_q F), ReLU(W_k T), ReLU(W_v T)))``,
+    ``F_fine = LN(F' + MLP(F'))``.
 
     Args:
-        dims (int): Visual token width d.
+        dims (int): Visual token width d (= word width after projection).
         num_heads (int): Attention heads.
-        ffn_dims (int): Hidden width of the MLP.
+        ffn_dims (int): Hidden width of the MLP (public code: 2048).
         dropout (float): Dropout in attention and MLP.
     """
 
@@ -87,24 +120,24 @@ class CrossAttentionLayer(nn.Module):
                  ffn_dims: int,
                  dropout: float = 0.0) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dims)
-        self.norm_words = nn.LayerNorm(dims)
+        self.query_proj = nn.Linear(dims, dims)
+        self.key_proj = nn.Linear(dims, dims)
+        self.value_proj = nn.Linear(dims, dims)
         self.attn = nn.MultiheadAttention(
             dims, num_heads, dropout=dropout, batch_first=True)
-        self.norm2 = nn.LayerNorm(dims)
+        self.norm1 = nn.LayerNorm(dims)
         self.ffn = _ffn(dims, ffn_dims, dropout)
+        self.norm2 = nn.LayerNorm(dims)
         self.drop = nn.Dropout(dropout)
 
     def forward(self,
                 x: Tensor,
-                pos: Tensor,
                 words: Tensor,
                 pad_mask: Optional[Tensor] = None) -> Tensor:
         """Attend from visual tokens to words.
 
         Args:
             x (Tensor): (B, N, d) visual tokens.
-            pos (Tensor): (N, d) positions added to the queries.
             words (Tensor): (B, L, d) word features.
             pad_mask (Tensor, optional): (B, L) bool, True at padding (those
                 keys get no attention weight); None attends to every token.
@@ -112,9 +145,10 @@ class CrossAttentionLayer(nn.Module):
         Returns:
             Tensor: (B, N, d).
         """
-        q = self.norm1(x) + pos
-        k = self.norm_words(words)
+        q = F.relu(self.query_proj(x))
+        k = F.relu(self.key_proj(words))
+        v = F.relu(self.value_proj(words))
         out = self.attn(
-            q, k, k, key_padding_mask=pad_mask, need_weights=False)[0]
-        x = x + self.drop(out)
-        return x + self.drop(self.ffn(self.norm2(x)))
+            q, k, v, key_padding_mask=pad_mask, need_weights=False)[0]
+        x = self.norm1(x + out)
+        return self.norm2(x + self.drop(self.ffn(x)))

@@ -9,7 +9,11 @@ visual attention (Eq. 6) into F_A, which feeds both
   coefficients f_coef (Eq. 9),
 
 and the mask logits are the weighted sum ``M = sum_k f_coef[k] * M'[k]``
-(Eq. 10), at stride 2 of the input (208x208 at 416).
+(Eq. 10), at stride 2 of the input (208x208 at 416). With its defaults it
+is the authors' public model (swagger-coder/ASDA at 97bc06c,
+``model/model.py`` 292-314, 418-465) module for module; the paper's
+differing readings are switches (``prototype_act='sigmoid'``,
+``mask_padding=True``, ``norm_first=True``).
 
 Ablations (Table 2): ``dual_branch=False`` is the single-branch aligner of
 row (e) (F_A -> word cross-attention -> decoder -> 1 logit map);
@@ -43,26 +47,37 @@ class WGDAHead(BaseRISHead):
         num_layers (int): ``n`` local visual attention layers (Table 3).
             Defaults to 2.
         num_heads (int): Attention heads. Defaults to 8.
-        ffn_dims (int): MLP hidden width. Defaults to 512.
+        ffn_dims (int): MLP hidden width of the CFS attention layers.
+            Defaults to 512 (public code).
+        wcg_ffn_dims (int): MLP hidden width of WCG's cross-attention.
+            Defaults to 2048 (public code).
         dual_branch (bool): Eq. 10 dual-branch output (True) or the
             single-branch ablation (False).
         mask_padding (bool): Give padded word positions no attention weight
-            in WCG (True, the paper's intent); False attends to every
+            in WCG (the paper's intent); False (default) attends to every
             position as the public code does.
         use_words (bool): With ``dual_branch=False``, whether the words are
             attended at all (False: Table 2 (a)-(d)).
-        decoder_channels (Sequence[int]): Channels of the three (x2 up,
-            3x3 conv) decoder steps. Defaults to (256, 256, 256).
+        norm_first (bool): Pre-norm CFS attention layers (the paper's Eq. 6
+            reading); default False (post-norm + final LayerNorm, public
+            code).
+        decoder_channels (int): Channels of the CFS decoder convs. Defaults
+            to 256.
+        num_upsamples (int): Nearest x2 steps of the CFS decoder (3: output
+            stride 2 from stride 16).
         feat_size (int | tuple[int, int]): Token grid of F_coarse, needed by
             WCG's flatten + Linear (26 at 416 / patch 16).
         coef_pool (str): 'linear' (public code) or 'avg' (size-agnostic).
         prototype_act (str): Activation on M': 'relu' (public code),
             'sigmoid' (Eq. 7) or 'none'.
-        dropout (float): Attention / MLP dropout. Defaults to 0.
+        dropout (float): Attention / MLP dropout. Defaults to 0.1.
+        norm_cfg (dict): Norm of the ConvModules (public code: BN with
+            momentum 0.999).
+        act_cfg (dict): Their activation (public code: LeakyReLU(0.1)).
         in_index (int): Which ``feats.visual`` map is F_coarse. Defaults -1.
-        loss_decode (dict | list[dict]): Losses; defaults to focal + dice
-            (Sec. 3.5). The public code uses ``MaskFocalLoss(alpha=-1,
-            gamma=0)`` (plain BCE) + dice, 1:1.
+        loss_decode (dict | list[dict]): Losses; defaults to the public
+            code's ``MaskFocalLoss(alpha=-1, gamma=0)`` (plain BCE) + dice,
+            1:1 (the paper: focal + dice).
         **kwargs: ``align_corners``, ``init_cfg`` for :class:`BaseRISHead`.
     """
 
@@ -73,17 +88,23 @@ class WGDAHead(BaseRISHead):
                  num_layers: int = 2,
                  num_heads: int = 8,
                  ffn_dims: int = 512,
+                 wcg_ffn_dims: int = 2048,
                  dual_branch: bool = True,
-                 mask_padding: bool = True,
+                 mask_padding: bool = False,
                  use_words: bool = True,
-                 decoder_channels: Sequence[int] = (256, 256, 256),
+                 norm_first: bool = False,
+                 decoder_channels: int = 256,
+                 num_upsamples: int = 3,
                  feat_size: Union[int, Tuple[int, int]] = 26,
                  coef_pool: str = 'linear',
                  prototype_act: str = 'relu',
-                 dropout: float = 0.0,
+                 dropout: float = 0.1,
+                 norm_cfg: dict = dict(type='BN', momentum=0.999),
+                 act_cfg: dict = dict(type='LeakyReLU', negative_slope=0.1),
                  in_index: int = -1,
                  loss_decode: Union[ConfigType, Sequence[ConfigType]] = (
-                     dict(type='MaskFocalLoss', loss_weight=1.0),
+                     dict(type='MaskFocalLoss', alpha=-1, gamma=0,
+                          loss_weight=1.0),
                      dict(type='MaskDiceLoss', loss_weight=1.0)),
                  **kwargs) -> None:
         super().__init__(loss_decode=list(loss_decode) if isinstance(
@@ -100,20 +121,26 @@ class WGDAHead(BaseRISHead):
             num_heads,
             ffn_dims,
             dropout,
-            decoder_channels,
+            norm_first=norm_first,
+            decoder_channels=decoder_channels,
+            num_upsamples=num_upsamples,
             out_channels=num_prototypes if dual_branch else 1,
-            out_act=prototype_act if dual_branch else 'none')
+            out_act=prototype_act if dual_branch else 'none',
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         if use_words:
             self.wcg = WordGuidedCoefficientGenerator(
                 in_channels,
                 word_dims,
                 num_heads,
-                ffn_dims,
+                wcg_ffn_dims,
                 num_prototypes,
                 feat_size,
                 coef_pool,
                 mask_padding,
                 dropout,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg,
                 with_coef=dual_branch)
 
     @property
@@ -131,16 +158,16 @@ class WGDAHead(BaseRISHead):
         """
         coarse = feats.visual[self.in_index]
         size = tuple(coarse.shape[-2:])
-        tokens, pos = self.cfs.encode(coarse)  # F_A, Eq. 6
+        tokens, _ = self.cfs.encode(coarse)  # F_A, Eq. 6
         if self.dual_branch:
             protos = self.cfs.decode(tokens, size)  # M', Eq. 7
-            coef = self.wcg(tokens, pos, feats.words, feats.word_pad_mask,
+            coef = self.wcg(tokens, feats.words, feats.word_pad_mask,
                             size)  # Eq. 8-9
             logits = (protos * coef[:, :, None, None]).sum(
                 1, keepdim=True)  # Eq. 10
             return dict(logits=logits, prototypes=protos, coefficients=coef)
         if self.use_words:
-            tokens = self.wcg.fine(tokens, pos, feats.words,
+            tokens = self.wcg.fine(tokens, feats.words,
                                    feats.word_pad_mask)
         return dict(logits=self.cfs.decode(tokens, size))
 

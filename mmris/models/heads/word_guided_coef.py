@@ -1,29 +1,31 @@
 """Word-Guided Coefficient Generator (WCG) of ASDA (Sec. 3.4, Eq. 8-9).
 
-The attention-refined visual tokens F_A attend to the word features f_T
-(Eq. 8: cross-attention + MLP, both residual, giving F_fine); the Gated
-Coefficient Generation (Eq. 9) maps F_fine to N_c coefficients in (-1, 1):
-two 3x3 convs, a 1x1 conv to N_c channels, a flatten, a Linear to N_c and a
-tanh (the public code). Words go through Linear + ReLU first (public code).
+As in the authors' public code (swagger-coder/ASDA at 97bc06c,
+``model/model.py`` 294, 310-314, 424, 443-455): the words go through
+Linear (no bias) + ReLU; the attention-refined visual tokens F_A attend to
+them (Eq. 8, :class:`~.asda_layers.WordCrossAttentionLayer`, giving
+F_fine); the Gated Coefficient Generation (Eq. 9) maps F_fine to N_c
+coefficients in (-1, 1): two 3x3 ConvModules (BN + LeakyReLU), a 3x3 conv
+to N_c channels, a flatten in (H, W, N_c) order, a Linear without bias to
+N_c and a tanh.
 
-The paper masks nothing explicitly but attends to "word-level" features; the
-public code attends to every position, padding included. ``mask_padding``
-(default True) gives padded positions no attention weight.
+The public code attends to every word position, padding included
+(``mask_padding=False``); ``mask_padding=True`` gives padded positions no
+attention weight (the paper attends to "word-level" features).
 """
 from typing import Optional, Tuple, Union
 
 import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from torch import Tensor
 
-from .asda_layers import CrossAttentionLayer
+from .asda_layers import WordCrossAttentionLayer
 
 __all__ = ['WordGuidedCoefficientGenerator']
 
-
-def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True))
+_PUBLIC_NORM_CFG = dict(type='BN', momentum=0.999)
+_PUBLIC_ACT_CFG = dict(type='LeakyReLU', negative_slope=0.1)
 
 
 class WordGuidedCoefficientGenerator(nn.Module):
@@ -33,16 +35,21 @@ class WordGuidedCoefficientGenerator(nn.Module):
         dims (int): Visual token width d. Defaults to 512.
         word_dims (int): Width C_t of the word features. Defaults to 512.
         num_heads (int): Attention heads. Defaults to 8.
-        ffn_dims (int): MLP hidden width. Defaults to 512.
+        ffn_dims (int): MLP hidden width. Defaults to 2048 (public code).
         num_prototypes (int): N_c coefficients (Table 4). Defaults to 32.
         feat_size (int | tuple[int, int]): Token grid (H, W) of F_fine; the
-            final Linear reads the flattened (N_c, H, W) map, so it is fixed
+            final Linear reads the flattened (H, W, N_c) map, so it is fixed
             by the input size (26 at 416 / patch 16). Only used when
             ``coef_pool='linear'``.
         coef_pool (str): 'linear' (flatten + Linear, public code) or 'avg'
             (spatial mean + Linear(N_c -> N_c), any input size).
-        mask_padding (bool): Mask padded word positions. Defaults to True.
-        dropout (float): Attention / MLP dropout. Defaults to 0.
+        mask_padding (bool): Mask padded word positions. Defaults to False
+            (public code).
+        dropout (float): Attention / MLP dropout. Defaults to 0.1.
+        coef_kernel_size (int): Kernel of the conv to N_c channels.
+            Defaults to 3.
+        norm_cfg (dict): Norm of the ConvModules.
+        act_cfg (dict): Activation of the ConvModules.
         with_coef (bool): Build the coefficient generator (False: only the
             cross-attention, used by the single-branch ablation).
     """
@@ -51,12 +58,15 @@ class WordGuidedCoefficientGenerator(nn.Module):
                  dims: int = 512,
                  word_dims: int = 512,
                  num_heads: int = 8,
-                 ffn_dims: int = 512,
+                 ffn_dims: int = 2048,
                  num_prototypes: int = 32,
                  feat_size: Union[int, Tuple[int, int]] = 26,
                  coef_pool: str = 'linear',
-                 mask_padding: bool = True,
-                 dropout: float = 0.0,
+                 mask_padding: bool = False,
+                 dropout: float = 0.1,
+                 coef_kernel_size: int = 3,
+                 norm_cfg: dict = _PUBLIC_NORM_CFG,
+                 act_cfg: dict = _PUBLIC_ACT_CFG,
                  with_coef: bool = True) -> None:
         super().__init__()
         if coef_pool not in ('linear', 'avg'):
@@ -68,25 +78,30 @@ class WordGuidedCoefficientGenerator(nn.Module):
         self.coef_pool = coef_pool
         self.mask_padding = mask_padding
         self.num_prototypes = num_prototypes
-        self.word_proj = nn.Sequential(
-            nn.Linear(word_dims, dims), nn.ReLU(inplace=True))
-        self.cross_attn = CrossAttentionLayer(dims, num_heads, ffn_dims,
-                                              dropout)
+        self.word_proj = nn.Linear(word_dims, dims, bias=False)
+        self.cross_attn = WordCrossAttentionLayer(dims, num_heads, ffn_dims,
+                                                  dropout)
         self.with_coef = with_coef
         if with_coef:
-            self.conv1 = _conv_bn_relu(dims, dims)
-            self.conv2 = _conv_bn_relu(dims, dims)
-            self.conv3 = nn.Conv2d(dims, num_prototypes, 1)
+            self.conv1 = ConvModule(
+                dims, dims, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            self.conv2 = ConvModule(
+                dims, dims, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            self.conv3 = nn.Conv2d(
+                dims,
+                num_prototypes,
+                coef_kernel_size,
+                padding=coef_kernel_size // 2)
             fc_in = num_prototypes * (
                 self.feat_size[0] * self.feat_size[1]
                 if coef_pool == 'linear' else 1)
-            self.fc = nn.Linear(fc_in, num_prototypes)
+            self.fc = nn.Linear(fc_in, num_prototypes, bias=False)
 
-    def fine(self, tokens: Tensor, pos: Tensor, words: Tensor,
+    def fine(self, tokens: Tensor, words: Tensor,
              pad_mask: Optional[Tensor]) -> Tensor:
         """Eq. 8: F_A (B, N, d) attends to f_T (B, L, C_t) -> F_fine."""
         mask = pad_mask if self.mask_padding else None
-        return self.cross_attn(tokens, pos, self.word_proj(words), mask)
+        return self.cross_attn(tokens, F.relu(self.word_proj(words)), mask)
 
     def coefficients(self, fine: Tensor, size: Tuple[int, int]) -> Tensor:
         """Eq. 9: F_fine (B, H*W, d) -> f_coef (B, N_c) in (-1, 1)."""
@@ -101,11 +116,10 @@ class WordGuidedCoefficientGenerator(nn.Module):
                     f'WCG was built for a {self.feat_size} token grid '
                     f'(feat_size) but got {tuple(size)}; set feat_size = '
                     'img_size / patch or coef_pool="avg"')
-            x = x.flatten(1)
+            x = x.permute(0, 2, 3, 1).flatten(1)  # (H, W, N_c) order
         return self.fc(x).tanh()
 
-    def forward(self, tokens: Tensor, pos: Tensor, words: Tensor,
+    def forward(self, tokens: Tensor, words: Tensor,
                 pad_mask: Optional[Tensor], size: Tuple[int, int]) -> Tensor:
         """F_A tokens + words -> coefficients (B, N_c)."""
-        return self.coefficients(
-            self.fine(tokens, pos, words, pad_mask), size)
+        return self.coefficients(self.fine(tokens, words, pad_mask), size)

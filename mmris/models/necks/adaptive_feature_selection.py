@@ -1,9 +1,14 @@
 """Adaptive Feature Selection (AFS) of ASDA (Sec. 3.3, Eq. 1-3).
 
 For every candidate layer ``l`` a score token is formed from the layer's CLS
-token and the sentence feature (Eq. 1)::
+token and a text feature (Eq. 1)::
 
-    score^l = f_E * Phi_T(f_C^l)          Phi_T: Linear(C_v -> C_t, no bias)
+    score^l = f_E^l * Phi_T(f_C^l)        Phi_T: Linear(C_v -> C_t, no bias)
+
+The public code (``model/model.py`` 367-374) takes for ``f_E^l`` the text
+tower's EOT token after its layer ``l`` (before ``ln_final``), one per
+candidate; the paper's text reads it as the final sentence feature f_E for
+every layer. Both are accepted (a list of per-level features or one tensor).
 
 and the adaptive selection network ``Phi_as`` (Eq. 2-3; Table 5: a Linear
 layer per score token followed by a softmax over the candidates is best)
@@ -21,7 +26,7 @@ public code ``Phi_T`` and ``Phi_as`` never train. ``selection`` chooses:
   needed to reproduce its checkpoints; with DDP this requires
   ``find_unused_parameters=True``).
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -104,16 +109,26 @@ class AdaptiveFeatureSelection(nn.Module):
         self.selectors = nn.ModuleList(
             [build_selector(selector_type, text_dims) for _ in self.groups])
 
-    def scores(self, cls_tokens: List[Tensor], sentence: Tensor,
-               group: int) -> Tensor:
+    def scores(self, cls_tokens: List[Tensor],
+               sentence: Union[Tensor, List[Tensor]], group: int) -> Tensor:
         """Selection logits of one group (Eq. 1 then ``Phi_as`` before the
         softmax).
+
+        Args:
+            cls_tokens (list[Tensor]): CLS tokens (B, C_v) of every level.
+            sentence (Tensor | list[Tensor]): One text feature (B, C_t) for
+                all levels, or one per level (aligned with ``cls_tokens``).
+            group (int): Candidate group.
 
         Returns:
             Tensor: (B, K) logits over the group's candidates.
         """
         tokens = torch.stack([cls_tokens[i] for i in self.groups[group]], 1)
-        score = self.cls_proj(tokens) * sentence.unsqueeze(1)  # (B, K, C_t)
+        if isinstance(sentence, (list, tuple)):
+            text = torch.stack([sentence[i] for i in self.groups[group]], 1)
+        else:
+            text = sentence.unsqueeze(1)
+        score = self.cls_proj(tokens) * text  # (B, K, C_t)
         return self.selectors[group](score).squeeze(-1)
 
     def _weights(self, logits: Tensor) -> Tuple[Tensor, Tensor]:
@@ -131,14 +146,16 @@ class AdaptiveFeatureSelection(nn.Module):
         return hard + soft - soft.detach(), index
 
     def forward(self, maps: List[Tensor], cls_tokens: List[Tensor],
-                sentence: Tensor) -> Tuple[List[Tensor], Dict[str, Tensor]]:
+                sentence: Union[Tensor, List[Tensor]]
+                ) -> Tuple[List[Tensor], Dict[str, Tensor]]:
         """Select one map per group and sample.
 
         Args:
             maps (list[Tensor]): Visual maps (B, C_v, H, W), all one shape
                 within a group.
             cls_tokens (list[Tensor]): CLS tokens (B, C_v) of the same levels.
-            sentence (Tensor): Sentence feature f_E (B, C_t).
+            sentence (Tensor | list[Tensor]): Sentence feature f_E (B, C_t),
+                or one text feature per level (see :meth:`scores`).
 
         Returns:
             tuple: The selected map per group (B, C_v, H, W) and a dict with

@@ -21,7 +21,8 @@ from mmris.registry import MODELS
 from mmris.structures import VLFeatures
 from .adaptive_feature_selection import SELECTIONS, AdaptiveFeatureSelection
 from .base_ris_neck import BaseRISNeck
-from .scale_wise_aggregator import (ConcatFusion, GlobalLocalFusion,
+from .scale_wise_aggregator import (PUBLIC_ACT_CFG, PUBLIC_NORM_CFG,
+                                    ConcatFusion, GlobalLocalFusion,
                                     ScaleWiseAggregator)
 
 __all__ = ['ASDANeck']
@@ -35,16 +36,25 @@ class ASDANeck(BaseRISNeck):
         in_channels (int): Channels C_v of the ViT maps. Defaults to 768.
         text_dims (int): Width C_t of the sentence feature. Defaults to 512.
         out_channels (int): Channels of F_coarse. Defaults to 512.
+        fusion_channels (int, optional): Channels of F_G (Eq. 4; the public
+            code's ``fusion_dim``). Defaults to ``in_channels``.
         low_candidates (Sequence[int]): Positions in ``feats.visual`` of the
             low-level candidates (paper: layers 4-6). Defaults to (0, 1, 2).
         mid_candidates (Sequence[int]): Positions of the mid-level
             candidates (paper: layers 7-9). Defaults to (3, 4, 5).
         high_index (int): Position of the top layer F_H. Defaults to -1.
-        selection (str): 'straight_through' (learnable selector, default),
-            'gumbel' (learnable, sampled while training), 'argmax' (public
-            code: hard argmax, the selector gets no gradient), 'fixed'
-            (``fixed_layers``, Table 2 (b)) or 'none' (no low / mid layer,
-            Table 2 (a) baseline; needs ``use_sfa=False``).
+        selection (str): 'straight_through' (learnable selector, default;
+            its forward pass picks exactly the argmax), 'gumbel' (learnable,
+            sampled while training), 'argmax' (public code: hard argmax, the
+            selector gets no gradient), 'fixed' (``fixed_layers``, Table 2
+            (b)) or 'none' (no low / mid layer, Table 2 (a) baseline; needs
+            ``use_sfa=False``).
+        selection_text (str): Text feature scored against each candidate's
+            CLS token (Eq. 1): 'layer' (public code: the text tower's EOT
+            token after the same layer, ``extras['sentence_levels']`` of
+            :class:`~mmris.models.backbones.CLIPViT` with
+            ``sentence_levels=True``) or 'sentence' (the paper's reading:
+            the final sentence feature f_E for every layer).
         fixed_layers (Sequence[int], optional): (low, mid) positions for
             ``selection='fixed'``.
         use_sfa (bool): Aggregate with SFA (Eq. 5). False concatenates F_L,
@@ -52,11 +62,11 @@ class ASDANeck(BaseRISNeck):
         selector_type (str): ``Phi_as`` architecture, 'linear' | 'mlp' |
             'conv' (Table 5). Defaults to 'linear'.
         gumbel_tau (float): Gumbel-softmax temperature. Defaults to 1.0.
-        reduce_channels (int): SFA lateral channels (paper: 32).
-        scale_channels (int, optional): Channels of the up-sampled pyramid
-            maps; defaults to ``in_channels``.
-        low_scale (int): Up-sampling of F_L in SFA. Defaults to 4.
-        mid_scale (int): Up-sampling of F_M in SFA. Defaults to 2.
+        sfa_scales (Sequence[int]): Up-sampling of F_G, F_M, F_L in SFA.
+            Defaults to (1, 2, 4).
+        norm_cfg (dict): Norm of the ConvModules (public code: BN with
+            momentum 0.999).
+        act_cfg (dict): Their activation (public code: LeakyReLU(0.1)).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -64,24 +74,28 @@ class ASDANeck(BaseRISNeck):
                  in_channels: int = 768,
                  text_dims: int = 512,
                  out_channels: int = 512,
+                 fusion_channels: Optional[int] = None,
                  low_candidates: Sequence[int] = (0, 1, 2),
                  mid_candidates: Sequence[int] = (3, 4, 5),
                  high_index: int = -1,
                  selection: str = 'straight_through',
+                 selection_text: str = 'layer',
                  fixed_layers: Optional[Sequence[int]] = None,
                  use_sfa: bool = True,
                  selector_type: str = 'linear',
                  gumbel_tau: float = 1.0,
-                 reduce_channels: int = 32,
-                 scale_channels: Optional[int] = None,
-                 low_scale: int = 4,
-                 mid_scale: int = 2,
+                 sfa_scales: Sequence[int] = (1, 2, 4),
+                 norm_cfg: dict = PUBLIC_NORM_CFG,
+                 act_cfg: dict = PUBLIC_ACT_CFG,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         modes = SELECTIONS + ('fixed', 'none')
         if selection not in modes:
             raise ValueError(f'selection must be one of {modes}, got '
                              f'{selection!r}')
+        if selection_text not in ('layer', 'sentence'):
+            raise ValueError('selection_text must be "layer" or "sentence", '
+                             f'got {selection_text!r}')
         if (selection == 'fixed') != (fixed_layers is not None):
             raise ValueError('fixed_layers=(low, mid) is given exactly when '
                              f'selection="fixed" (got selection={selection!r},'
@@ -93,6 +107,7 @@ class ASDANeck(BaseRISNeck):
             raise ValueError(f'fixed_layers must be (low, mid), got '
                              f'{fixed_layers}')
         self.selection = selection
+        self.selection_text = selection_text
         self.low_candidates = tuple(low_candidates)
         self.mid_candidates = tuple(mid_candidates)
         self.high_index = high_index
@@ -106,22 +121,39 @@ class ASDANeck(BaseRISNeck):
                 selection=selection,
                 selector_type=selector_type,
                 gumbel_tau=gumbel_tau)
-        self.fusion = GlobalLocalFusion(in_channels, text_dims)
+        self.fusion = GlobalLocalFusion(in_channels, text_dims,
+                                        fusion_channels, norm_cfg, act_cfg)
+        fused = self.fusion.out_channels
         if use_sfa:
-            self.sfa = ScaleWiseAggregator(in_channels, out_channels,
-                                           reduce_channels, scale_channels,
-                                           low_scale, mid_scale)
+            self.sfa = ScaleWiseAggregator(
+                (fused, in_channels, in_channels), out_channels, sfa_scales,
+                norm_cfg, act_cfg)
         else:
-            self.concat = ConcatFusion(in_channels,
-                                       1 if selection == 'none' else 3,
-                                       out_channels)
+            channels = ((fused, ) if selection == 'none' else
+                        (in_channels, in_channels, fused))
+            self.concat = ConcatFusion(channels, out_channels, norm_cfg,
+                                       act_cfg)
+
+    def _selection_text(self, feats: VLFeatures):
+        if self.selection_text == 'sentence':
+            return feats.sentence
+        levels = feats.extras.get('sentence_levels')
+        if levels is None or len(levels) != len(feats.visual):
+            raise ValueError(
+                'ASDANeck(selection_text="layer") needs '
+                "VLFeatures.extras['sentence_levels'], one text EOT feature "
+                'per visual level (CLIPViT(sentence_levels=True)); got '
+                f'{None if levels is None else len(levels)} for '
+                f'{len(feats.visual)} levels')
+        return levels
 
     def forward(self, feats: VLFeatures) -> VLFeatures:
         """Select, fuse and aggregate.
 
         Args:
-            feats (VLFeatures): Backbone features; ``visual_cls`` is needed
-                by the adaptive selection modes.
+            feats (VLFeatures): Backbone features; ``visual_cls`` (and with
+                ``selection_text='layer'`` ``extras['sentence_levels']``) is
+                needed by the adaptive selection modes.
 
         Returns:
             VLFeatures: ``visual=[F_coarse]`` (B, out_channels, H, W),
@@ -145,7 +177,7 @@ class ASDANeck(BaseRISNeck):
                 raise ValueError('ASDANeck adaptive selection needs '
                                  'VLFeatures.visual_cls (CLS tokens)')
             (low, mid), info = self.afs(maps, feats.visual_cls,
-                                        feats.sentence)
+                                        self._selection_text(feats))
             groups = (self.low_candidates, self.mid_candidates)
             index = info['index'].clone()
             for g, group in enumerate(groups):
