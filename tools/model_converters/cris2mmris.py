@@ -8,10 +8,19 @@ The public code (``DerrickWang005/CRIS.pytorch``) saves
 with the matching sizes (``kernel_size=3``, ``quick_gelu=True``), e.g. with
 ``tools/test.py CONFIG DST``.
 
+The public code keeps CLIP's whole text positional embedding (77 rows; its
+``model/clip.py`` builds ``positional_embedding`` with CLIP's
+``context_length`` and its forward reads the first ``word_len`` rows). The
+converter cuts it to the mmris config's text length, taken from
+``--config`` (``model.backbone.context_length``) or ``--context-length``;
+with neither it keeps all rows, and the mmris text encoder reads the first
+``context_length`` rows when the file is loaded (as the public forward
+does), so the file loads into any CRIS config.
+
 Usage::
 
     python tools/model_converters/cris2mmris.py SRC.pth DST.pth \
-        [--context-length 17]
+        [--config configs/cris/CONFIG.py | --context-length 17]
 """
 import argparse
 import os
@@ -112,9 +121,9 @@ def convert_cris(state_dict: Dict[str, Tensor],
     Args:
         state_dict (dict[str, Tensor]): The public model's state dict (with
             or without the ``module.`` prefix of DistributedDataParallel).
-        context_length (int, optional): Text length of the mmris model; a
-            longer text positional embedding is cut to it (the public code
-            saves it already cut to ``word_len``).
+        context_length (int, optional): Text length of the mmris model; the
+            public code's 77-row text positional embedding is cut to it.
+            None keeps every row.
 
     Returns:
         OrderedDict[str, Tensor]: The mmris state dict.
@@ -159,22 +168,50 @@ def _load(path: str) -> dict:
         return torch.load(path, map_location='cpu', weights_only=False)
 
 
+def context_length_from_config(config: str) -> int:
+    """``model.backbone.context_length`` of an mmris config file.
+
+    Args:
+        config (str): Path of the config.
+
+    Returns:
+        int: The text length.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    try:
+        return int(cfg.model.backbone.context_length)
+    except (AttributeError, KeyError, TypeError) as err:
+        raise ValueError(f'{config} sets no model.backbone.context_length'
+                         ) from err
+
+
 def convert_file(src: str,
                  dst: str,
                  context_length: Optional[int] = None) -> dict:
     """Convert the checkpoint file ``src`` and save it to ``dst``.
 
+    Args:
+        src (str): Checkpoint of the public code.
+        dst (str): mmris checkpoint to write.
+        context_length (int, optional): Cut the text positional embedding
+            to this many rows (None keeps them).
+
     Returns:
-        dict: The saved checkpoint ``{'state_dict', 'meta'}``.
+        dict: The saved checkpoint ``{'state_dict', 'meta'}``; ``meta``
+        lists the ``dropped`` keys.
     """
     ckpt = _load(src)
     state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
                                                             dict) else None
     if not isinstance(state_dict, dict):
         raise TypeError(f'{src} holds no state_dict')
+    names = [k[len('module.'):] if k.startswith('module.') else k
+             for k in state_dict]
     meta = dict(
         converted_from='DerrickWang005/CRIS.pytorch',
-        source=osp.basename(src))
+        source=osp.basename(src),
+        dropped=[k for k in names if k in DROPPED_KEYS])
     for key in ('epoch', 'cur_iou', 'best_iou', 'prec'):
         if key in ckpt and isinstance(ckpt[key], (int, float, str, dict)):
             meta[key] = ckpt[key]
@@ -191,7 +228,13 @@ def parse_args() -> argparse.Namespace:
         description='Convert a CRIS.pytorch checkpoint to mmris.')
     parser.add_argument('src', help='checkpoint of the public CRIS code')
     parser.add_argument('dst', help='mmris checkpoint to write')
-    parser.add_argument(
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        '--config',
+        default=None,
+        help='mmris config whose model.backbone.context_length the text '
+        'positional embedding is cut to')
+    group.add_argument(
         '--context-length',
         type=int,
         default=None,
@@ -201,8 +244,21 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    out = convert_file(args.src, args.dst, args.context_length)
+    length = args.context_length
+    if args.config is not None:
+        length = context_length_from_config(args.config)
+    out = convert_file(args.src, args.dst, length)
+    pos = out['state_dict'].get('backbone.text.positional_embedding')
     print(f'converted {len(out["state_dict"])} tensors: {args.dst}')
+    print(f'dropped {len(out["meta"]["dropped"])} key(s) with no mmris '
+          'counterpart: ' + (', '.join(out['meta']['dropped']) or 'none'))
+    if pos is not None:
+        if length is None:
+            print(f'text positional embedding kept at {pos.shape[0]} rows '
+                  '(the model reads the first context_length rows on load)')
+        else:
+            print(f'text positional embedding cut to its first {length} '
+                  'rows')
 
 
 if __name__ == '__main__':

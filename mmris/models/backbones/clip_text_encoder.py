@@ -53,6 +53,19 @@ class CLIPTextEncoder(nn.Module):
                        float('-inf')).triu_(1),
             persistent=False)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args,
+                              **kwargs) -> None:
+        """Read the first ``context_length`` rows of a longer text
+        positional embedding (CLIP's 77-row table, as the public CRIS code
+        saves it: its forward reads ``positional_embedding[:L]``)."""
+        key = prefix + 'positional_embedding'
+        pos = state_dict.get(key)
+        if (isinstance(pos, Tensor) and pos.dim() == 2
+                and pos.shape[0] > self.context_length
+                and pos.shape[1] == self.positional_embedding.shape[1]):
+            state_dict[key] = pos[:self.context_length]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     @property
     def width(self) -> int:
         """Width of the word features."""
@@ -108,6 +121,7 @@ class CLIPTextEncoder(nn.Module):
         return words, sentence, [levels[i] for i in layer_ids]
 
     def _finish(self, x: Tensor, ids: Tensor) -> Tuple[Tensor, Tensor]:
+        """Words (``ln_final``) and the (projected) EOT sentence feature."""
         words = self.ln_final(x)
         sentence = words[torch.arange(ids.shape[0]), ids.argmax(dim=-1)]
         if self.text_projection is not None:
