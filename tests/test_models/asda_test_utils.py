@@ -5,13 +5,14 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-#: A 12-layer CLIP ViT of width 64 (patch 16) with a 2-layer text tower.
+#: A 12-layer CLIP ViT of width 64 (patch 16) with a 12-layer text tower
+#: (ASDA pairs image layer i with text layer i for its layer selection).
 SMALL_CLIP = dict(
     embed_dim=32,
     vision_cfg=dict(
         layers=12, width=64, head_width=16, patch_size=16, image_size=32),
     text_cfg=dict(
-        context_length=77, vocab_size=49408, width=32, heads=2, layers=2))
+        context_length=77, vocab_size=49408, width=32, heads=2, layers=12))
 
 IMG = 64  # 4x4 tokens
 
@@ -23,7 +24,8 @@ def small_backbone(**kwargs) -> dict:
         img_size=IMG,
         context_length=17,
         out_indices=(3, 4, 5, 6, 7, 8, 11),
-        project_sentence=False)
+        project_sentence=False,
+        sentence_levels=True)
     cfg.update(kwargs)
     return cfg
 
@@ -36,9 +38,7 @@ def small_neck(**kwargs) -> dict:
         out_channels=32,
         low_candidates=(0, 1, 2),
         mid_candidates=(3, 4, 5),
-        high_index=6,
-        scale_channels=16,
-        reduce_channels=8)
+        high_index=6)
     cfg.update(kwargs)
     return cfg
 
@@ -52,8 +52,9 @@ def small_head(**kwargs) -> dict:
         num_layers=2,
         num_heads=2,
         ffn_dims=32,
+        wcg_ffn_dims=64,
         feat_size=IMG // 16,
-        decoder_channels=(16, 16, 16),
+        decoder_channels=16,
         loss_decode=[
             dict(type='MaskFocalLoss', alpha=-1, gamma=0),
             dict(type='MaskDiceLoss')
