@@ -81,3 +81,38 @@ def test_freeze_and_validation():
         MODELS.build(U.small_backbone(out_indices=(3, 12)))
     with pytest.raises(ValueError):
         MODELS.build(U.small_backbone(img_size=60))
+
+
+def test_sentence_levels_are_text_eot_per_layer():
+    """extras['sentence_levels'][k]: the text tower's EOT token after text
+    layer out_indices[k], before ln_final (ASDA public code model.py
+    367-374); words / sentence are unchanged by the option."""
+    torch.manual_seed(0)
+    model = MODELS.build(U.small_backbone(out_indices=(1, 4, 11))).eval()
+    plain = MODELS.build(U.small_backbone(out_indices=(1, 4, 11),
+                                          sentence_levels=False)).eval()
+    plain.load_state_dict(model.state_dict())
+    img = torch.randn(2, 3, U.IMG, U.IMG)
+    texts = U.TEXTS[:2]
+    with torch.no_grad():
+        feats = model(img, texts)
+        ref = plain(img, texts)
+        assert 'sentence_levels' not in ref.extras
+        torch.testing.assert_close(feats.words, ref.words)
+        torch.testing.assert_close(feats.sentence, ref.sentence)
+        ids, _ = model.tokenizer(texts)
+        text = model.text
+        x = text.token_embedding(ids) + text.positional_embedding
+        eot = ids.argmax(-1)
+        outs = []
+        for block in text.transformer.resblocks:
+            x = block(x, attn_mask=text.attn_mask)
+            outs.append(x[torch.arange(2), eot])
+    levels = feats.extras['sentence_levels']
+    assert len(levels) == 3
+    for level, layer in zip(levels, (1, 4, 11)):
+        torch.testing.assert_close(level, outs[layer])
+    with pytest.raises(ValueError, match='text transformer'):
+        MODELS.build(U.small_backbone(
+            model_cfg=dict(U.SMALL_CLIP, text_cfg=dict(
+                U.SMALL_CLIP['text_cfg'], layers=4))))

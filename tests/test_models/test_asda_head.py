@@ -50,7 +50,7 @@ def test_nc_and_n_configurable(num_prototypes, num_layers):
     head = MODELS.build(
         U.small_head(num_prototypes=num_prototypes, num_layers=num_layers))
     assert len(head.cfs.encoder) == num_layers
-    assert head.cfs.mask_decoder[-1].out_channels == num_prototypes
+    assert head.cfs.out_conv.out_channels == num_prototypes
     assert head.wcg.fc.out_features == num_prototypes
     out = head.forward_branches(_feats())
     assert out['prototypes'].shape[1] == num_prototypes
@@ -62,8 +62,8 @@ def test_wcg_sees_only_real_words():
     unchanged with mask_padding=True, and changes it with False (the public
     code's behaviour)."""
     torch.manual_seed(0)
-    masked = MODELS.build(U.small_head()).eval()
-    unmasked = MODELS.build(U.small_head(mask_padding=False)).eval()
+    masked = MODELS.build(U.small_head(mask_padding=True)).eval()
+    unmasked = MODELS.build(U.small_head()).eval()
     unmasked.load_state_dict(masked.state_dict())
     feats = _feats()
     noisy = feats.words.clone()
@@ -89,7 +89,7 @@ def test_single_branch_ablations(cfg):
     out = head.forward_branches(_feats())
     assert set(out) == {'logits'}
     assert out['logits'].shape == (2, 1, 32, 32)
-    assert head.cfs.mask_decoder[-1].out_channels == 1
+    assert head.cfs.out_conv.out_channels == 1
     if cfg.get('use_words', True):
         assert not hasattr(head.wcg, 'fc')  # no coefficient generator
     else:
@@ -112,11 +112,91 @@ def test_default_loss_and_gradients():
     head = MODELS.build(
         dict(type='WGDAHead', in_channels=32, word_dims=32,
              num_prototypes=4, num_heads=2, ffn_dims=32, feat_size=4,
-             decoder_channels=(8, 8, 8)))
+             decoder_channels=8))
     names = [type(l).__name__ for l in head.loss_decode]
     assert names == ['MaskFocalLoss', 'MaskDiceLoss']
+    # the public code's "focal" loss: alpha -1, gamma 0 (= BCE)
+    assert head.loss_decode[0].alpha == -1 and head.loss_decode[0].gamma == 0
     losses = head.loss(_feats(), U.samples(['a', 'b'], 64))
     assert set(losses) >= {'loss_focal', 'loss_dice', 'acc_iou'}
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     for name, p in head.named_parameters():
         assert p.grad is not None, name
+
+
+def _detr_positions(h, w, dims):
+    """DETR's PositionEmbeddingSine(normalize=False), written out: y then x
+    channels, positions counted from 1, sin / cos interleaved."""
+    half = dims // 2
+    i = torch.arange(half, dtype=torch.float32)
+    dim_t = 10000**(2 * torch.div(i, 2, rounding_mode='floor') / half)
+    y = torch.arange(1, h + 1, dtype=torch.float32)[:, None].expand(h, w)
+    x = torch.arange(1, w + 1, dtype=torch.float32)[None].expand(h, w)
+
+    def enc(v):
+        v = v[..., None] / dim_t
+        return torch.stack((v[..., 0::2].sin(), v[..., 1::2].cos()),
+                           -1).flatten(2)
+
+    return torch.cat([enc(y), enc(x)], -1).reshape(h * w, dims)
+
+
+def test_forward_is_the_public_computation():
+    """The head's eval output equals the public code's forward
+    (model.py 419-465, transformer.py 17-54 and 147-156, modules.py 113-144)
+    written out with functional ops on the head's own parameters."""
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    head = MODELS.build(U.small_head()).eval()
+    for m in head.modules():  # non-trivial BN statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    feats = _feats()
+    f_tf, words = feats.visual[0], feats.words
+    b, c, h, w = f_tf.shape
+
+    def mha(attn, q, k, v):
+        return attn(q, k, v, need_weights=False)[0]
+
+    def cbr(m, x):  # ConvBatchNormReLU(leaky)
+        return F.leaky_relu(m.bn(m.conv(x)), 0.1)
+
+    with torch.no_grad():
+        pos = _detr_positions(h, w, c)
+        x = F.relu(f_tf.reshape(b, c, h * w)).permute(0, 2, 1)
+        for layer in head.cfs.encoder:  # post-norm
+            q = x + pos
+            x = layer.norm1(x + mha(layer.attn, q, q, x))
+            ff = layer.ffn[3](F.relu(layer.ffn[0](x)))
+            x = layer.norm2(x + ff)
+        vis = head.cfs.encoder_norm(x)
+        m = vis.permute(0, 2, 1).reshape(b, c, h, w)
+        m = cbr(head.cfs.convs[1], cbr(head.cfs.convs[0], m))
+        for conv in head.cfs.up_convs:
+            m = cbr(conv, F.interpolate(m, scale_factor=2, mode='nearest'))
+        protos = F.relu(head.cfs.out_conv(m))
+        wcg = head.wcg
+        lang = F.relu(F.linear(words, wcg.word_proj.weight))  # no bias
+        ca = wcg.cross_attn
+        out = mha(ca.attn, F.relu(ca.query_proj(vis)),
+                  F.relu(ca.key_proj(lang)), F.relu(ca.value_proj(lang)))
+        y = ca.norm1(out + vis)
+        y = ca.norm2(y + ca.ffn[3](F.relu(ca.ffn[0](y))))
+        coef = y.reshape(b, h, w, c).permute(0, 3, 1, 2)
+        coef = wcg.conv3(cbr(wcg.conv2, cbr(wcg.conv1, coef)))
+        coef = coef.permute(0, 2, 3, 1).reshape(b, -1)  # H, W, C order
+        coef = torch.tanh(F.linear(coef, wcg.fc.weight)).unsqueeze(-1)
+        n = protos.shape[1]
+        ref = torch.bmm(protos.permute(0, 2, 3, 1).reshape(b, -1, n), coef)
+        ref = ref.reshape(b, 1, *protos.shape[-2:])
+        torch.testing.assert_close(head(feats), ref)
+    assert wcg.fc.bias is None and wcg.word_proj.bias is None
+    assert wcg.conv3.kernel_size == (3, 3)
+    assert head.cfs.out_conv.kernel_size == (3, 3)
+
+
+def test_detr_positions():
+    from mmris.models.heads.asda_layers import detr_sine_position_2d
+    torch.testing.assert_close(
+        detr_sine_position_2d(3, 5, 16), _detr_positions(3, 5, 16))

@@ -32,8 +32,10 @@ def _feats(batch=2, seed=0, same_image=False, requires_grad=False):
     pad = torch.zeros(batch, 17, dtype=torch.bool)
     pad[:, 6:] = True
     sentence = torch.randn(batch, 32, generator=gen)
+    levels = [torch.randn(batch, 32, generator=gen) for _ in range(7)]
     return VLFeatures(visual=visual, words=words, word_pad_mask=pad,
-                      sentence=sentence, visual_cls=cls)
+                      sentence=sentence, visual_cls=cls,
+                      extras=dict(sentence_levels=levels))
 
 
 @pytest.mark.parametrize('cfg', [
@@ -65,13 +67,67 @@ def test_shapes(cfg):
         assert set(index[:, 1].tolist()) <= {3, 4, 5}
 
 
-def test_sfa_pyramid_scales():
-    """F~_L at x4 and F~_M at x2 of the token grid (26 -> 104 / 52)."""
-    neck = MODELS.build(U.small_neck())
-    x = torch.randn(2, 64, 4, 4)
-    assert neck.sfa.up_low(x).shape[-2:] == (16, 16)
-    assert neck.sfa.up_mid(x).shape[-2:] == (8, 8)
-    assert neck.sfa.lateral_top[0].out_channels == 8  # reduce_channels
+def _nearest_x2(x):
+    return x.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+
+
+def test_sfa_follows_the_public_top_down_path():
+    """Stages at x1 / x2 / x4 of the token grid, 1x1 laterals, nearest x2
+    top-down sums, one 3x3 output conv at the finest level and a x4
+    max-pool (public ``model/modules.py`` 58-88)."""
+    torch.manual_seed(0)
+    neck = MODELS.build(U.small_neck()).eval()
+    sfa = neck.sfa
+    top, mid, low = (torch.randn(2, 64, 4, 4) for _ in range(3))
+    with torch.no_grad():
+        f0, f1, f2 = sfa.levels[0](top), sfa.levels[1](mid), sfa.levels[2](
+            low)
+        assert [f.shape[-1] for f in (f0, f1, f2)] == [4, 8, 16]
+        assert [len(level.up) for level in sfa.levels] == [0, 1, 4]
+        assert sfa.levels[2].up[0].out_channels == 32
+        assert sfa.levels[2].up[3].out_channels == 16
+        p = sfa.lateral_convs[0](f0)
+        p = sfa.lateral_convs[1](f1) + _nearest_x2(p)
+        p = sfa.lateral_convs[2](f2) + _nearest_x2(p)
+        ref = torch.nn.functional.max_pool2d(sfa.output_conv(p), 4)
+        torch.testing.assert_close(sfa(low, mid, top), ref)
+
+
+def test_selection_reads_per_layer_text_features():
+    """selection_text='layer' (public code) scores candidate l with the text
+    EOT of layer l; 'sentence' (paper's reading) with the final f_E."""
+    torch.manual_seed(0)
+    layer = MODELS.build(U.small_neck(selection='argmax')).eval()
+    sent = MODELS.build(
+        U.small_neck(selection='argmax', selection_text='sentence')).eval()
+    sent.load_state_dict(layer.state_dict())
+    feats = _feats(batch=16)
+    afs = layer.afs
+    with torch.no_grad():
+        idx = layer(feats).extras['asda_selection']['index']
+        # hand-computed public formula: softmax(Phi_as(Phi_T(cls) * eot))
+        for g, (group, lut) in enumerate([((0, 1, 2), (0, 1, 2)),
+                                          ((3, 4, 5), (3, 4, 5))]):
+            logits = torch.stack([
+                afs.selectors[g](
+                    afs.cls_proj(feats.visual_cls[i]) *
+                    feats.extras['sentence_levels'][i]).squeeze(-1)
+                for i in group
+            ], 1)
+            ref = torch.tensor(lut)[logits.softmax(-1).argmax(-1)]
+            assert torch.equal(idx[:, g], ref)
+        # the final sentence does not change the 'layer' choice ...
+        other = feats.replace(sentence=torch.randn_like(feats.sentence))
+        assert torch.equal(
+            layer(other).extras['asda_selection']['index'], idx)
+        # ... but does change the 'sentence' choice
+        a = sent(feats).extras['asda_selection']['index']
+        b = sent(other).extras['asda_selection']['index']
+        assert not torch.equal(a, b)
+    with pytest.raises(ValueError, match='sentence_levels'):
+        layer(feats.replace(extras={}))
+    with pytest.raises(ValueError, match='selection_text'):
+        MODELS.build(U.small_neck(selection_text='eot'))
 
 
 @pytest.mark.parametrize('selection', ['straight_through', 'argmax'])
@@ -99,17 +155,22 @@ def test_selection_changes_with_sentence(selection):
         torch.testing.assert_close(out.visual[0][b], ref)
 
 
-def test_straight_through_forward_equals_argmax():
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+def test_straight_through_forward_equals_argmax(mode):
+    """The learnable selector picks exactly what the public argmax picks
+    and its forward value is bit-identical (with gradients enabled too)."""
     torch.manual_seed(0)
-    st = MODELS.build(U.small_neck()).eval()
-    am = MODELS.build(U.small_neck(selection='argmax')).eval()
+    st = MODELS.build(U.small_neck())
+    am = MODELS.build(U.small_neck(selection='argmax'))
     am.load_state_dict(st.state_dict())
-    feats = _feats(batch=8)
-    with torch.no_grad():
+    st.train(mode == 'train')
+    am.train(mode == 'train')
+    for seed in range(3):
+        feats = _feats(batch=16, seed=seed)
         a, b = st(feats), am(feats)
-    assert torch.equal(a.extras['asda_selection']['index'],
-                       b.extras['asda_selection']['index'])
-    torch.testing.assert_close(a.visual[0], b.visual[0], rtol=0, atol=0)
+        assert torch.equal(a.extras['asda_selection']['index'],
+                           b.extras['asda_selection']['index'])
+        assert torch.equal(a.visual[0], b.visual[0])
 
 
 @pytest.mark.parametrize('selection,learns', [('straight_through', True),
@@ -121,7 +182,10 @@ def test_selector_gradient(selection, learns):
     feats = _feats(batch=4, requires_grad=True)
     out = neck(feats).visual[0]
     (out * torch.randn_like(out)).sum().backward()
-    params = list(neck.afs.parameters())
+    # a selector bias shifts every candidate's logit alike, so the softmax
+    # (and its gradient) never depends on it: only the weights are checked
+    params = [p for n, p in neck.afs.named_parameters()
+              if not n.endswith('bias')]
     grads = [p.grad for p in params]
     if learns:
         assert all(g is not None and g.abs().sum() > 0 for g in grads)
