@@ -4,8 +4,9 @@
   size with random weights (``model.backbone.pretrained=None``);
 - the main config holds the paper's recipe and the public code's training
   augmentation;
-- the dataset variants differ from the main config only in the data (and
-  the text length of RefCOCOg);
+- the dataset variants differ from the main config only in the data (all
+  use 17 tokens, as the public code does); the paper-reading variant
+  differs in exactly its documented switches;
 - the Table 2 configs (a)-(f) and the Tables 3-5 configs differ from the
   main one in exactly the fields that configs/asda/README.md documents, and
   the models they build differ accordingly (built one after the other and
@@ -14,8 +15,8 @@
 - the main config runs one training step at full size (416x416, ViT-B/16)
   on the CPU through its real training pipeline, data preprocessor and
   optimizer (paramwise lr), on generated REFER data;
-- metafile.yaml covers every config and the README's public-code options
-  are the converter's settings.
+- metafile.yaml covers every config and the README gives the converter
+  command and the paper-reading switches.
 
 The component behaviour (selection, gradients, masking) is tested in
 tests/test_models/test_asda_*.py at reduced size.
@@ -50,8 +51,19 @@ DATASETS_OF = {
                              17),
     'asda_vitb_refcoco+.py': ('refcoco+', 'unc', ['val', 'testA', 'testB'],
                               17),
-    'asda_vitb_refcocog-umd.py': ('refcocog', 'umd', ['val', 'test'], 22),
-    'asda_vitb_refcocog-google.py': ('refcocog', 'google', ['val'], 22),
+    'asda_vitb_refcocog-umd.py': ('refcocog', 'umd', ['val', 'test'], 17),
+    'asda_vitb_refcocog-google.py': ('refcocog', 'google', ['val'], 17),
+}
+#: the paper-reading variant -> every field that differs from the main
+#: config (configs/asda/README.md, "Public code and paper")
+PAPER = 'asda_vitb-paper_refcoco.py'
+PAPER_DIFF = {
+    'model.neck.selection_text': 'sentence',
+    'model.decode_head.norm_first': True,
+    'model.decode_head.prototype_act': 'sigmoid',
+    'model.decode_head.mask_padding': True,
+    'model.decode_head.loss_decode.0.alpha': 0.25,
+    'model.decode_head.loss_decode.0.gamma': 2.0,
 }
 
 _WORD_FREE = {
@@ -117,7 +129,7 @@ TABLE2_FILES = {
     for row in TABLE2
 }
 ALL_CONFIGS = sorted(
-    list(DATASETS_OF) + list(TABLE2_FILES.values()) +
+    list(DATASETS_OF) + [PAPER] + list(TABLE2_FILES.values()) +
     [f'ablations/{name}' for name in TABLES345])
 
 
@@ -176,6 +188,7 @@ def test_main_config_recipe():
     assert tuple(backbone.img_size) == (416, 416)
     assert backbone.context_length == 17
     assert backbone.project_sentence is False
+    assert backbone.sentence_levels is True  # per-layer text EOT (public)
     # paper layers 4-6 / 7-9 / 12 (0-based ids) -> neck positions
     ids = tuple(backbone.out_indices)
     assert ids == (3, 4, 5, 6, 7, 8, 11)
@@ -186,14 +199,19 @@ def test_main_config_recipe():
     assert ids[neck.high_index] + 1 == 12
     assert neck.selection == 'straight_through'
     assert neck.selector_type == 'linear' and neck.use_sfa
+    # the public model's settings
+    assert neck.selection_text == 'layer' and neck.fusion_channels == 768
     head = model.decode_head
     assert head.type == 'WGDAHead'
     assert head.num_prototypes == 32 and head.num_layers == 2
-    assert head.dual_branch and head.mask_padding
+    assert head.dual_branch and not head.mask_padding
+    assert head.prototype_act == 'relu' and not head.norm_first
+    assert (head.ffn_dims, head.wcg_ffn_dims) == (512, 2048)
     assert head.feat_size == 416 // 16
     assert [loss.type for loss in head.loss_decode] == [
         'MaskFocalLoss', 'MaskDiceLoss'
     ]
+    assert (head.loss_decode[0].alpha, head.loss_decode[0].gamma) == (-1, 0)
     assert model.test_cfg.threshold == 0.35
     assert tuple(model.data_preprocessor.size) == (416, 416)
 
@@ -273,8 +291,7 @@ def test_config_builds(name):
     cfg = _load(name)
     model = _build(cfg)
     assert model.backbone.grid_size == (26, 26)
-    assert model.backbone.text.context_length == (
-        22 if 'refcocog' in name else 17)
+    assert model.backbone.text.context_length == 17
     # the Tables 3-5 values reach the built model
     head, neck = model.decode_head, model.neck
     expected = {**TABLES345.get(osp.basename(name), {})}
@@ -391,6 +408,11 @@ def test_table2_configs_side_by_side():
     assert _diff(_load(TABLE2_FILES['f']), main) == {}
 
 
+def test_paper_reading_variant():
+    """The paper-reading config changes exactly its documented switches."""
+    assert _diff(_load(PAPER), _load(MAIN)) == PAPER_DIFF
+
+
 @pytest.mark.parametrize('name', sorted(TABLES345))
 def test_tables345_configs(name):
     """Tables 3-5: 10 epochs and exactly one documented change."""
@@ -465,12 +487,11 @@ def test_main_config_full_size_train_step(refer_data_root):
 
 
 def test_metafile_and_readme():
-    """metafile.yaml lists every config; the README's public-code options
-    give the settings the converter (asda2mmris) expects."""
+    """metafile.yaml lists every config; the README gives the converter
+    command without flags and a row for every paper-reading switch."""
     import re
 
     import yaml
-    from mmengine.config import DictAction
 
     meta = yaml.safe_load(open(osp.join(ASDA, 'metafile.yaml')))
     assert {m['Config'] for m in meta['Models']} == {
@@ -485,15 +506,18 @@ def test_metafile_and_readme():
     ]
 
     readme = open(osp.join(ASDA, 'README.md')).read()
-    match = re.search(r'--cfg-options (model\.neck\.selection=argmax[^\n]*)',
-                      readme)
-    assert match, 'public-code options missing from the README'
-    options = {}
-    for item in match.group(1).split():
-        key, value = item.split('=', 1)
-        options[key] = DictAction._parse_iterable(value)
-    cfg = _load(MAIN)
-    cfg.merge_from_dict(options)
-    assert cfg.model.neck.selection == 'argmax'
-    assert cfg.model.decode_head.mask_padding is False
-    assert cfg.model.decode_head.prototype_act == 'relu'
+    # the converter command takes no flag and the converted file is tested
+    # with the shipped config as it is
+    assert ('python tools/model_converters/asda2mmris.py '
+            'asda_refcoco_checkpoint.pth.tar '
+            'checkpoints/asda_vitb_refcoco_converted.pth\n') in readme
+    assert re.search(r'tools/test\.py configs/asda/asda_vitb_refcoco\.py '
+                     r'checkpoints/asda_vitb_refcoco_converted\.pth\n',
+                     readme)
+    # every paper-reading switch has its row in the README
+    for key in PAPER_DIFF:
+        if 'loss_decode' not in key:
+            assert f'`{key}`' in readme, key
+    assert '`alpha=0.25, gamma=2.0`' in readme
+    assert '`alpha=-1, gamma=0`' in readme
+    assert PAPER in readme
