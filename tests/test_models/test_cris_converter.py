@@ -83,8 +83,10 @@ class PubBackbone(nn.Module):
                                            clip.text_projection.shape[1])
         self.transformer = clip.transformer
         self.token_embedding = clip.token_embedding
+        # the public CLIP keeps CLIP's whole table (77 rows; model/clip.py
+        # builds it with CLIP's context_length) and reads [:L] in forward
         self.positional_embedding = nn.Parameter(
-            clip.positional_embedding.detach()[:word_len].clone())
+            clip.positional_embedding.detach().clone())
         self.ln_final = clip.ln_final
         self.text_projection = clip.text_projection
         self.logit_scale = clip.logit_scale
@@ -99,7 +101,7 @@ class PubBackbone(nn.Module):
 
     def encode_text(self, ids):
         n = ids.shape[1]
-        x = self.token_embedding(ids) + self.positional_embedding
+        x = self.token_embedding(ids) + self.positional_embedding[:n]
         mask = torch.full((n, n), float('-inf')).triu(1)
         x = self.ln_final(self.transformer(x, attn_mask=mask))
         state = x[torch.arange(x.shape[0]), ids.argmax(-1)]
@@ -295,11 +297,14 @@ def test_converter_round_trip(tmp_path):
     pub_state = pub.state_dict()
     mm_state = model.state_dict()
     assert len(pub_state) == len(converted) + 1  # + logit_scale (dropped)
+    assert pub_state['backbone.positional_embedding'].shape[0] == 77
     for key, value in pub_state.items():
         new = conv._map_key(key)
         if key == 'backbone.logit_scale':
             assert new is None or key in conv.DROPPED_KEYS
             continue
+        if key == 'backbone.positional_embedding':  # read [:L] on load
+            value = value[:WORD_LEN]
         assert torch.equal(mm_state[new], value), (key, new)
 
     images = torch.randn(2, 3, 96, 64)
@@ -332,3 +337,68 @@ def test_converter_errors_and_options(tmp_path):
     with pytest.raises(KeyError, match='head.foo') as err:
         conv.convert_cris(bad)
     assert 'positional_embedding_x' in str(err.value)
+
+
+def test_converter_cuts_to_the_config_length(tmp_path, monkeypatch, capsys):
+    """Without a flag all 77 rows are kept (and the model reads the first L
+    on load); --context-length / --config cut the table; the dropped keys
+    are printed."""
+    conv = _converter()
+    src = str(tmp_path / 'cris.pth')
+    _public_checkpoint(src)
+    key = 'backbone.text.positional_embedding'
+    for args, rows in [([], 77), (['--context-length', str(WORD_LEN)],
+                                  WORD_LEN),
+                       (['--config', osp.join(
+                           ROOT, 'configs', 'cris',
+                           'cris_r50_8xb8-50e_refcocog-umd-416x416.py')],
+                        22)]:
+        dst = str(tmp_path / f'out{rows}.pth')
+        monkeypatch.setattr('sys.argv', ['cris2mmris.py', src, dst] + args)
+        conv.main()
+        log = capsys.readouterr().out
+        assert 'dropped 1 key(s)' in log and 'backbone.logit_scale' in log
+        ckpt = torch.load(dst, map_location='cpu', weights_only=True)
+        assert ckpt['state_dict'][key].shape[0] == rows
+        assert ckpt['meta']['dropped'] == ['backbone.logit_scale']
+        if rows >= WORD_LEN:
+            model = _mmris_model()
+            load_checkpoint(model, dst, map_location='cpu', strict=True)
+    assert conv.context_length_from_config(osp.join(
+        ROOT, 'configs', 'cris', 'cris_r50_8xb8-50e_refcoco-416x416.py')) == 17
+
+
+@pytest.mark.full_size
+def test_full_size_public_checkpoint_loads_into_shipped_config(tmp_path):
+    """A full-size public CRIS R50 (77-row text table, as the public code
+    keeps it), converted without flags (the README command), loads with
+    strict=True into the shipped RefCOCO config and gives its outputs."""
+    from mmengine.config import Config
+
+    from mmris.utils import register_all_modules
+    register_all_modules()
+    conv = _converter()
+    torch.manual_seed(0)
+    clip = build_open_clip('RN50-quickgelu')
+    pub = PubCRIS(clip, 17, (512, 1024, 1024), (256, 512, 1024), n=3,
+                  d=512, nhead=8, ffn=2048, word_dim=1024).eval()
+    randomize_(pub, 1)
+    assert pub.backbone.positional_embedding.shape == (77, 512)
+    src, dst = str(tmp_path / 'cris.pth'), str(tmp_path / 'mmris.pth')
+    torch.save(dict(epoch=1, state_dict={f'module.{k}': v for k, v in
+                                         pub.state_dict().items()}), src)
+    conv.convert_file(src, dst)
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs', 'cris', 'cris_r50_8xb8-50e_refcoco-416x416.py'))
+    cfg.model.backbone.pretrained = None
+    model = MODELS.build(cfg.model).eval()
+    load_checkpoint(model, dst, map_location='cpu', strict=True)
+    texts = ['the red ball on the left']
+    ids, _ = CLIPTokenizer(17)(texts)
+    images = torch.randn(1, 3, 416, 416)
+    with torch.no_grad():
+        want = pub(images, ids)
+        got = model.decode_head(model.extract_feat(images,
+                                                   [dict(text=texts[0])]))
+    assert got.shape == want.shape == (1, 1, 104, 104)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
