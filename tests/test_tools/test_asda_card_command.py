@@ -31,7 +31,8 @@ def small_overrides(data_root: str) -> list:
     clip = 'model.backbone.model_cfg'
     return [
         # a tiny CLIP with random weights: 12 visual layers of width 64 (the
-        # neck taps layers 4-9 and 12), 2 text layers of width 64
+        # neck taps layers 4-9 and 12), 12 text layers of width 64 (the
+        # layer selection reads the text layer paired with each image layer)
         'model.backbone.pretrained=None',
         f'{clip}.embed_dim=64',
         f'{clip}.quick_gelu=True',
@@ -44,16 +45,18 @@ def small_overrides(data_root: str) -> list:
         f'{clip}.text_cfg.vocab_size=49408',
         f'{clip}.text_cfg.width=64',
         f'{clip}.text_cfg.heads=2',
-        f'{clip}.text_cfg.layers=2',
+        f'{clip}.text_cfg.layers=12',
         f'model.backbone.img_size={IMG}',
         'model.neck.in_channels=64',
         'model.neck.text_dims=64',
         'model.neck.out_channels=64',
+        'model.neck.fusion_channels=64',
         'model.decode_head.in_channels=64',
         'model.decode_head.word_dims=64',
         'model.decode_head.ffn_dims=64',
+        'model.decode_head.wcg_ffn_dims=64',
         f'model.decode_head.feat_size={IMG // 16}',
-        'model.decode_head.decoder_channels=(16,16,16)',
+        'model.decode_head.decoder_channels=16',
         f'model.data_preprocessor.size=({IMG},{IMG})',
         f'train_dataloader.dataset.pipeline.4.scale=({IMG},{IMG})',
         f'val_dataloader.dataset.pipeline.1.scale=({IMG},{IMG})',
