@@ -276,6 +276,10 @@ def test_unknown_and_inconsistent_keys(small_public):
     bad[key] = bad[key] + 1
     with pytest.raises(ValueError, match='differs'):
         C.convert_asda(bad)
+    incomplete = {k: v for k, v in state.items()
+                  if not k.startswith('feature_selector_m.')}
+    with pytest.raises(ValueError, match='lacks.*feature_selector_m'):
+        C.convert_asda(incomplete)
     # a DataParallel-style prefix is tolerated
     out, _ = C.convert_asda({'module.' + k: v for k, v in state.items()})
     assert 'neck.afs.cls_proj.weight' in out

@@ -27,8 +27,9 @@ Dropped, and listed on the console (:data:`UNUSED`):
 * ``fpn.output_convs.1``: called, but its output is discarded (SFA returns
   only the finest level), so it has no effect on the model's output.
 
-Anything else that no rule maps is an error naming the keys: the file is
-then not a checkpoint of this public model.
+Anything else that no rule maps is an error naming the keys, and so is a
+public module of which the file holds no key: the file is then not a
+checkpoint of this public model.
 """
 import argparse
 import re
@@ -155,15 +156,16 @@ def convert_asda(state_dict: Mapping[str, Tensor]
         ``decode_head.*``) and the sorted list of dropped public keys.
 
     Raises:
-        ValueError: Keys that no rule maps (listed), a ``visu_resblocks``
-            copy that differs from its ``visumodel`` original, or two keys
-            mapped to one.
+        ValueError: Keys that no rule maps (listed), a public module with
+            no key at all (listed), a ``visu_resblocks`` copy that differs
+            from its ``visumodel`` original, or two keys mapped to one.
     """
     state = _strip_prefix(state_dict)
     out: 'OrderedDict[str, Tensor]' = OrderedDict()
     dropped, unknown = [], []
     unused = [re.compile(p) for p in UNUSED]
     rules = [(re.compile(p), f) for p, f in RULES]
+    hit = [False] * len(rules)
     for key, value in state.items():
         dup = _DUPLICATE.match(key)
         if dup:
@@ -178,12 +180,13 @@ def convert_asda(state_dict: Mapping[str, Tensor]
         if any(p.fullmatch(key) for p in unused):
             dropped.append(key)
             continue
-        for pattern, rename in rules:
+        for r, (pattern, rename) in enumerate(rules):
             match = pattern.fullmatch(key)
             if match:
                 new_key = rename(match)
                 if new_key is None:
                     continue
+                hit[r] = True
                 if new_key in out:
                     raise ValueError(f'{key} maps to {new_key}, already set')
                 if new_key in _SQUEEZE and value.dim() == 3:
@@ -197,6 +200,12 @@ def convert_asda(state_dict: Mapping[str, Tensor]
             f'{len(unknown)} key(s) of the checkpoint belong to no module of '
             "ASDA's public model (swagger-coder/ASDA at 97bc06c); this is "
             'not a checkpoint of that code: ' + ', '.join(sorted(unknown)))
+    absent = [RULES[r][0] for r in range(len(rules)) if not hit[r]]
+    if absent:
+        raise ValueError(
+            'the checkpoint lacks modules of ASDA\'s public model (no key '
+            'matches ' + ', '.join(absent) + '); this is not a complete '
+            'checkpoint of swagger-coder/ASDA at 97bc06c')
     return out, sorted(dropped)
 
 
