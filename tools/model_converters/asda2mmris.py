@@ -9,8 +9,9 @@ The public code (``swagger-coder/ASDA`` at 97bc06c; ``train.py`` saves
 ``model.module.state_dict()``, no ``module.`` prefix) builds ``Model`` of
 ``model/model.py``. Its keys map onto the model of
 ``configs/asda/asda_vitb_refcoco.py`` (and its dataset variants):
-:class:`~mmris.models.backbones.CLIPViT` -> :class:`~mmris.models.necks.ASDANeck`
--> :class:`~mmris.models.heads.WGDAHead`, by the rules of :data:`RULES`
+:class:`~mmris.models.backbones.CLIPViT` ->
+:class:`~mmris.models.necks.ASDANeck` ->
+:class:`~mmris.models.heads.WGDAHead`, by the rules of :data:`RULES`
 (regular expressions, first match wins).
 
 Dropped, and listed on the console (:data:`UNUSED`):
@@ -100,7 +101,8 @@ RULES: Tuple[Tuple[str, object], ...] = (
     (r'encoder\.layers\.(\d+)\.([a-z_0-9]+)\.(.+)$',
      lambda m: f'decode_head.cfs.encoder.{m[1]}.{_ENCODER[m[2]]}.{m[3]}'
      if m[2] in _ENCODER else None),
-    (r'encoder\.norm\.(.+)$', lambda m: f'decode_head.cfs.encoder_norm.{m[1]}'),
+    (r'encoder\.norm\.(.+)$',
+     lambda m: f'decode_head.cfs.encoder_norm.{m[1]}'),
     (r'mask_decoder\.(proj\d?)\.(.+)$',
      lambda m: f'decode_head.cfs.{_MASK_DECODER[m[1]]}.{m[2]}'
      if m[1] in _MASK_DECODER else None),
