@@ -12,8 +12,9 @@ from mmseg.structures import SegDataSample
 import mmris  # noqa: F401
 from mmris.models import (CLIPResNet, CRISHead, CRISNeck,
                           DenseAttentionPool2d)
-from mmris.models.utils import (coord_feats, sine_positional_encoding_1d,
-                                sine_positional_encoding_2d)
+from mmris.models.layers import (sine_positional_encoding_1d,
+                                 sine_positional_encoding_2d)
+from mmris.models.utils import coord_feats
 from mmris.registry import MODELS
 from mmris.structures import VLFeatures
 
