@@ -6,11 +6,6 @@ layout follows the public CRIS code: sine at even channels, cosine at odd
 channels, integer positions, frequencies ``10000^(-2i/d)``; in 2-D the first
 C/2 channels encode the column (x) and the next C/2 the row (y).
 
-ASDA's public code (``model/position_encoding.py`` 30-47, DETR's
-un-normalised ``PositionEmbeddingSine``) uses the same frequencies but puts
-the row (y) channels first and counts positions from 1:
-``sine_positional_encoding_2d(..., y_first=True, offset=1)``.
-
 mmcv 2.x (mmcv-lite included) no longer ships ``SinePositionalEncoding``
 (it moved to mmdet, which is not a dependency), and mmdet's version puts y
 before x and normalises positions, so it would not reproduce CRIS.
@@ -34,9 +29,8 @@ def _inv_freq(dims: int, device=None) -> Tensor:
 def sine_positional_encoding_1d(length: int,
                                 dims: int,
                                 device: Optional[torch.device] = None,
-                                dtype: torch.dtype = torch.float32,
-                                offset: int = 0) -> Tensor:
-    """1-D sine encoding of positions offset .. offset+length-1.
+                                dtype: torch.dtype = torch.float32) -> Tensor:
+    """1-D sine encoding of positions 0 .. length-1.
 
     ``pe[p, 2i] = sin(p / 10000^(2i/d))``, ``pe[p, 2i+1] = cos(...)``.
 
@@ -45,15 +39,13 @@ def sine_positional_encoding_1d(length: int,
         dims (int): Channels d (even).
         device (torch.device, optional): Device of the result.
         dtype (torch.dtype): Dtype of the result.
-        offset (int): First position (0; DETR counts from 1).
 
     Returns:
         Tensor: (L, d).
     """
     if dims % 2 != 0:
         raise ValueError(f'1-D sine encoding needs even dims, got {dims}')
-    pos = torch.arange(
-        offset, offset + length, dtype=torch.float32, device=device)[:, None]
+    pos = torch.arange(length, dtype=torch.float32, device=device)[:, None]
     angles = pos * _inv_freq(dims, device)[None]
     pe = torch.zeros(length, dims, device=device)
     pe[:, 0::2] = torch.sin(angles)
@@ -65,9 +57,7 @@ def sine_positional_encoding_2d(dims: int,
                                 height: int,
                                 width: int,
                                 device: Optional[torch.device] = None,
-                                dtype: torch.dtype = torch.float32,
-                                y_first: bool = False,
-                                offset: int = 0) -> Tensor:
+                                dtype: torch.dtype = torch.float32) -> Tensor:
     """2-D sine encoding: first C/2 channels x (column), next C/2 y (row).
 
     With ``h = C/2``: ``pe[2i, r, c] = sin(c * f_i)``,
@@ -80,9 +70,6 @@ def sine_positional_encoding_2d(dims: int,
         width (int): Columns W.
         device (torch.device, optional): Device of the result.
         dtype (torch.dtype): Dtype of the result.
-        y_first (bool): Put the row (y) channels first (DETR, ASDA's public
-            code); default False (x first, CRIS).
-        offset (int): First position of rows and columns (0; DETR: 1).
 
     Returns:
         Tensor: (C, H, W).
@@ -90,13 +77,10 @@ def sine_positional_encoding_2d(dims: int,
     if dims % 4 != 0:
         raise ValueError(f'2-D sine encoding needs dims % 4 == 0, got {dims}')
     half = dims // 2
-    pe_x = sine_positional_encoding_1d(
-        width, half, device, offset=offset)  # (W, C/2)
-    pe_y = sine_positional_encoding_1d(
-        height, half, device, offset=offset)  # (H, C/2)
-    parts = [
+    pe_x = sine_positional_encoding_1d(width, half, device)  # (W, C/2)
+    pe_y = sine_positional_encoding_1d(height, half, device)  # (H, C/2)
+    pe = torch.cat([
         pe_x.t()[:, None, :].expand(half, height, width),
         pe_y.t()[:, :, None].expand(half, height, width)
-    ]
-    pe = torch.cat(parts[::-1] if y_first else parts)
+    ])
     return pe.to(dtype)
