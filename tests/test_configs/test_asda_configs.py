@@ -295,7 +295,7 @@ def test_config_builds(name):
     # the Tables 3-5 values reach the built model
     head, neck = model.decode_head, model.neck
     expected = {**TABLES345.get(osp.basename(name), {})}
-    assert len(head.cfs.encoder) == expected.get(
+    assert len(head.cfs.encoder.layers) == expected.get(
         'model.decode_head.num_layers', 2)
     if head.dual_branch:
         assert head.wcg.fc.out_features == expected.get(

@@ -49,7 +49,7 @@ def test_dual_branch_shapes_and_eq10():
 def test_nc_and_n_configurable(num_prototypes, num_layers):
     head = MODELS.build(
         U.small_head(num_prototypes=num_prototypes, num_layers=num_layers))
-    assert len(head.cfs.encoder) == num_layers
+    assert len(head.cfs.encoder.layers) == num_layers
     assert head.cfs.out_conv.out_channels == num_prototypes
     assert head.wcg.fc.out_features == num_prototypes
     out = head.forward_branches(_feats())
@@ -165,12 +165,12 @@ def test_forward_is_the_public_computation():
     with torch.no_grad():
         pos = _detr_positions(h, w, c)
         x = F.relu(f_tf.reshape(b, c, h * w)).permute(0, 2, 1)
-        for layer in head.cfs.encoder:  # post-norm
+        for layer in head.cfs.encoder.layers:  # post-norm
             q = x + pos
-            x = layer.norm1(x + mha(layer.attn, q, q, x))
+            x = layer.norm1(x + mha(layer.self_attn, q, q, x))
             ff = layer.ffn[3](F.relu(layer.ffn[0](x)))
-            x = layer.norm2(x + ff)
-        vis = head.cfs.encoder_norm(x)
+            x = layer.norm3(x + ff)
+        vis = head.cfs.encoder.norm(x)
         m = vis.permute(0, 2, 1).reshape(b, c, h, w)
         m = cbr(head.cfs.convs[1], cbr(head.cfs.convs[0], m))
         for conv in head.cfs.up_convs:
@@ -179,10 +179,11 @@ def test_forward_is_the_public_computation():
         wcg = head.wcg
         lang = F.relu(F.linear(words, wcg.word_proj.weight))  # no bias
         ca = wcg.cross_attn
-        out = mha(ca.attn, F.relu(ca.query_proj(vis)),
-                  F.relu(ca.key_proj(lang)), F.relu(ca.value_proj(lang)))
-        y = ca.norm1(out + vis)
-        y = ca.norm2(y + ca.ffn[3](F.relu(ca.ffn[0](y))))
+        proj = ca.cross_input_proj
+        out = mha(ca.cross_attn, F.relu(proj.query(vis)),
+                  F.relu(proj.key(lang)), F.relu(proj.value(lang)))
+        y = ca.norm2(out + vis)
+        y = ca.norm3(y + ca.ffn[3](F.relu(ca.ffn[0](y))))
         coef = y.reshape(b, h, w, c).permute(0, 3, 1, 2)
         coef = wcg.conv3(cbr(wcg.conv2, cbr(wcg.conv1, coef)))
         coef = coef.permute(0, 2, 3, 1).reshape(b, -1)  # H, W, C order

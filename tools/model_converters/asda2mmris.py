@@ -54,16 +54,17 @@ _MASK_DECODER = {
     'proj1': 'convs.0', 'proj2': 'convs.1', 'proj3': 'up_convs.0',
     'proj4': 'up_convs.1', 'proj5': 'up_convs.2', 'proj': 'out_conv'
 }
+# DETR layer / lang_tf_enc -> mmris.models.layers.TransformerLayer
 _ENCODER = {
-    'self_attn': 'attn', 'linear1': 'ffn.0', 'linear2': 'ffn.3',
-    'norm1': 'norm1', 'norm2': 'norm2'
+    'self_attn': 'self_attn', 'linear1': 'ffn.0', 'linear2': 'ffn.3',
+    'norm1': 'norm1', 'norm2': 'norm3'
 }
-_LANG_TF_ENC = dict(
-    _ENCODER,
-    self_attn='attn',
-    dense_q='query_proj',
-    dense_k='key_proj',
-    dense_v='value_proj')
+_LANG_TF_ENC = {
+    'dense_q': 'cross_input_proj.query', 'dense_k': 'cross_input_proj.key',
+    'dense_v': 'cross_input_proj.value', 'self_attn': 'cross_attn',
+    'norm1': 'norm2', 'norm2': 'norm3', 'linear1': 'ffn.0',
+    'linear2': 'ffn.3'
+}
 
 #: (regex on the public key, function of the match -> mmris key).
 RULES: Tuple[Tuple[str, object], ...] = (
@@ -99,10 +100,10 @@ RULES: Tuple[Tuple[str, object], ...] = (
      lambda m: f'neck.sfa.output_conv.{m[1]}'),
     # CFS (Eq. 6-7).
     (r'encoder\.layers\.(\d+)\.([a-z_0-9]+)\.(.+)$',
-     lambda m: f'decode_head.cfs.encoder.{m[1]}.{_ENCODER[m[2]]}.{m[3]}'
-     if m[2] in _ENCODER else None),
+     lambda m: f'decode_head.cfs.encoder.layers.{m[1]}.{_ENCODER[m[2]]}.'
+     f'{m[3]}' if m[2] in _ENCODER else None),
     (r'encoder\.norm\.(.+)$',
-     lambda m: f'decode_head.cfs.encoder_norm.{m[1]}'),
+     lambda m: f'decode_head.cfs.encoder.norm.{m[1]}'),
     (r'mask_decoder\.(proj\d?)\.(.+)$',
      lambda m: f'decode_head.cfs.{_MASK_DECODER[m[1]]}.{m[2]}'
      if m[1] in _MASK_DECODER else None),

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
-from .asda_layers import EncoderLayer, detr_sine_position_2d
+from mmris.models.layers import TransformerStack
+from .asda_layers import detr_sine_position_2d
 
 __all__ = ['CoarseToFineDecoder']
 
@@ -85,11 +86,16 @@ class CoarseToFineDecoder(nn.Module):
                              f'positions), got {dims}')
         self.dims = dims
         self.input_relu = input_relu
-        self.encoder = nn.ModuleList([
-            EncoderLayer(dims, num_heads, ffn_dims, dropout, norm_first)
-            for _ in range(num_layers)
-        ])
-        self.encoder_norm = nn.LayerNorm(dims) if final_norm else None
+        # Eq. 6: self-attention + FFN, post-norm (public code,
+        # model/transformer.py 147-156) or pre-norm, and a final LayerNorm
+        self.encoder = TransformerStack(
+            num_layers,
+            final_norm=final_norm,
+            embed_dims=dims,
+            num_heads=num_heads,
+            ffn_dims=ffn_dims,
+            dropout=dropout,
+            norm_order='pre' if norm_first else 'post')
 
         def conv(cin: int) -> ConvModule:
             return ConvModule(
@@ -125,11 +131,7 @@ class CoarseToFineDecoder(nn.Module):
         x = coarse.flatten(2).transpose(1, 2)
         if self.input_relu:
             x = F.relu(x)
-        for layer in self.encoder:
-            x = layer(x, pos)
-        if self.encoder_norm is not None:
-            x = self.encoder_norm(x)
-        return x, pos
+        return self.encoder(x, query_pos=pos), pos
 
     def decode(self, tokens: Tensor, size: Tuple[int, int]) -> Tensor:
         """Eq. 7: tokens (B, H*W, d) -> masks (B, out_channels, sH, sW)."""

@@ -3,8 +3,10 @@
 As in the authors' public code (swagger-coder/ASDA at 97bc06c,
 ``model/model.py`` 294, 310-314, 424, 443-455): the words go through
 Linear (no bias) + ReLU; the attention-refined visual tokens F_A attend to
-them (Eq. 8, :class:`~.asda_layers.WordCrossAttentionLayer`, giving
-F_fine); the Gated Coefficient Generation (Eq. 9) maps F_fine to N_c
+them (Eq. 8, giving F_fine): a post-norm
+:class:`~mmris.models.layers.TransformerLayer` with a cross-attention whose
+query, key and value are Linear + ReLU projections and an FFN
+(``model/transformer.py`` 17-54); the Gated Coefficient Generation (Eq. 9) maps F_fine to N_c
 coefficients in (-1, 1): two 3x3 ConvModules (BN + LeakyReLU), a 3x3 conv
 to N_c channels, a flatten in (H, W, N_c) order, a Linear without bias to
 N_c and a tanh.
@@ -20,7 +22,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
-from .asda_layers import WordCrossAttentionLayer
+from mmris.models.layers import TransformerLayer
 
 __all__ = ['WordGuidedCoefficientGenerator']
 
@@ -79,8 +81,15 @@ class WordGuidedCoefficientGenerator(nn.Module):
         self.mask_padding = mask_padding
         self.num_prototypes = num_prototypes
         self.word_proj = nn.Linear(word_dims, dims, bias=False)
-        self.cross_attn = WordCrossAttentionLayer(dims, num_heads, ffn_dims,
-                                                  dropout)
+        self.cross_attn = TransformerLayer(
+            dims,
+            num_heads,
+            ffn_dims,
+            self_attn=False,
+            cross_attn=True,
+            dropout=dropout,
+            norm_order='post',
+            cross_input_proj=dict(act_cfg=dict(type='ReLU')))
         self.with_coef = with_coef
         if with_coef:
             self.conv1 = ConvModule(
@@ -101,7 +110,10 @@ class WordGuidedCoefficientGenerator(nn.Module):
              pad_mask: Optional[Tensor]) -> Tensor:
         """Eq. 8: F_A (B, N, d) attends to f_T (B, L, C_t) -> F_fine."""
         mask = pad_mask if self.mask_padding else None
-        return self.cross_attn(tokens, F.relu(self.word_proj(words)), mask)
+        return self.cross_attn(
+            tokens,
+            memory=F.relu(self.word_proj(words)),
+            memory_pad_mask=mask)
 
     def coefficients(self, fine: Tensor, size: Tuple[int, int]) -> Tensor:
         """Eq. 9: F_fine (B, H*W, d) -> f_coef (B, N_c) in (-1, 1)."""
