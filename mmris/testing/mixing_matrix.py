@@ -45,10 +45,12 @@ BACKBONES: 'OrderedDict[str, dict]' = OrderedDict([
              vision_cfg=dict(
                  layers=12, width=48, head_width=16, patch_size=16,
                  image_size=32),
-             text_cfg=_TEXT),
+             # 12 text layers: ASDA pairs image layer i with text layer i
+             text_cfg=dict(_TEXT, layers=12)),
          img_size=IMG_SIZE,
          context_length=8,
-         out_indices=(3, 4, 5, 6, 7, 8, 11))),
+         out_indices=(3, 4, 5, 6, 7, 8, 11),
+         sentence_levels=True)),
 ])
 
 #: Necks at reduced size; None = no neck; a list = necks in a row.
@@ -78,7 +80,8 @@ HEADS: 'OrderedDict[str, dict]' = OrderedDict([
          num_layers=1,
          num_heads=2,
          ffn_dims=32,
-         decoder_channels=(16, 16, 16))),
+         wcg_ffn_dims=32,
+         decoder_channels=16)),
 ])
 
 Combination = Tuple[str, str, str]

@@ -20,13 +20,13 @@ row (e) (F_A -> word cross-attention -> decoder -> 1 logit map);
 ``dual_branch=False, use_words=False`` is the word-free decoder of rows
 (a)-(d).
 """
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmseg.utils import ConfigType
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, VLFeatures, resolve_arg
 from .base_ris_head import BaseRISHead
 from .coarse_to_fine_decoder import CoarseToFineDecoder
 from .word_guided_coef import WordGuidedCoefficientGenerator
@@ -39,9 +39,10 @@ class WGDAHead(BaseRISHead):
     """CFS + WCG (ASDA Eq. 6-10).
 
     Args:
-        in_channels (int): Channels d of F_coarse (= attention width).
-            Defaults to 512.
-        word_dims (int): Width C_t of the word features. Defaults to 512.
+        in_channels (int, optional): Channels d of F_coarse (= attention
+            width; 512). Taken from ``in_spec`` when left out.
+        word_dims (int, optional): Width C_t of the word features (512).
+            Taken from ``in_spec`` when left out.
         num_prototypes (int): N_c response masks / coefficients (Table 4).
             Defaults to 32.
         num_layers (int): ``n`` local visual attention layers (Table 3).
@@ -65,8 +66,10 @@ class WGDAHead(BaseRISHead):
             to 256.
         num_upsamples (int): Nearest x2 steps of the CFS decoder (3: output
             stride 2 from stride 16).
-        feat_size (int | tuple[int, int]): Token grid of F_coarse, needed by
-            WCG's flatten + Linear (26 at 416 / patch 16).
+        feat_size (int | tuple[int, int], optional): Token grid of
+            F_coarse, needed by WCG's flatten + Linear (26 at 416 / patch
+            16). Taken from ``in_spec`` (the input size over the level's
+            stride) when left out.
         coef_pool (str): 'linear' (public code) or 'avg' (size-agnostic).
         prototype_act (str): Activation on M': 'relu' (public code),
             'sigmoid' (Eq. 7) or 'none'.
@@ -75,6 +78,9 @@ class WGDAHead(BaseRISHead):
             momentum 0.999).
         act_cfg (dict): Their activation (public code: LeakyReLU(0.1)).
         in_index (int): Which ``feats.visual`` map is F_coarse. Defaults -1.
+        in_spec (FeatureSpec, optional): Declared input (set by
+            :class:`RefSegmentor`); fills and checks ``in_channels``,
+            ``word_dims`` and ``feat_size``.
         loss_decode (dict | list[dict]): Losses; defaults to the public
             code's ``MaskFocalLoss(alpha=-1, gamma=0)`` (plain BCE) + dice,
             1:1 (the paper: focal + dice).
@@ -82,8 +88,8 @@ class WGDAHead(BaseRISHead):
     """
 
     def __init__(self,
-                 in_channels: int = 512,
-                 word_dims: int = 512,
+                 in_channels: Optional[int] = None,
+                 word_dims: Optional[int] = None,
                  num_prototypes: int = 32,
                  num_layers: int = 2,
                  num_heads: int = 8,
@@ -95,7 +101,7 @@ class WGDAHead(BaseRISHead):
                  norm_first: bool = False,
                  decoder_channels: int = 256,
                  num_upsamples: int = 3,
-                 feat_size: Union[int, Tuple[int, int]] = 26,
+                 feat_size: Union[None, int, Tuple[int, int]] = None,
                  coef_pool: str = 'linear',
                  prototype_act: str = 'relu',
                  dropout: float = 0.1,
@@ -106,11 +112,26 @@ class WGDAHead(BaseRISHead):
                      dict(type='MaskFocalLoss', alpha=-1, gamma=0,
                           loss_weight=1.0),
                      dict(type='MaskDiceLoss', loss_weight=1.0)),
+                 in_spec: Optional[FeatureSpec] = None,
                  **kwargs) -> None:
         super().__init__(loss_decode=list(loss_decode) if isinstance(
             loss_decode, tuple) else loss_decode, **kwargs)
         if dual_branch and not use_words:
             raise ValueError('dual_branch=True needs use_words=True')
+        derived = (None, None, None)
+        if in_spec is not None:
+            derived = (in_spec.level(in_index).channels, in_spec.word_dims,
+                       in_spec.grid(in_index))
+        in_channels = resolve_arg('WGDAHead', 'in_channels', in_channels,
+                                  derived[0])
+        if use_words:
+            word_dims = resolve_arg('WGDAHead', 'word_dims', word_dims,
+                                    derived[1])
+        if use_words and dual_branch and coef_pool == 'linear':
+            if isinstance(feat_size, int):
+                feat_size = (feat_size, feat_size)
+            feat_size = resolve_arg('WGDAHead', 'feat_size', feat_size,
+                                    derived[2])
         self.dual_branch = dual_branch
         self.use_words = use_words
         self.in_index = in_index

@@ -62,7 +62,7 @@ class WordGuidedCoefficientGenerator(nn.Module):
                  num_heads: int = 8,
                  ffn_dims: int = 2048,
                  num_prototypes: int = 32,
-                 feat_size: Union[int, Tuple[int, int]] = 26,
+                 feat_size: Union[None, int, Tuple[int, int]] = 26,
                  coef_pool: str = 'linear',
                  mask_padding: bool = False,
                  dropout: float = 0.1,
@@ -76,7 +76,10 @@ class WordGuidedCoefficientGenerator(nn.Module):
                              f'{coef_pool!r}')
         if isinstance(feat_size, int):
             feat_size = (feat_size, feat_size)
-        self.feat_size = tuple(feat_size)
+        self.feat_size = tuple(feat_size) if feat_size is not None else None
+        if with_coef and coef_pool == 'linear' and self.feat_size is None:
+            raise ValueError('WCG with coef_pool="linear" needs feat_size '
+                             '(the token grid of F_coarse)')
         self.coef_pool = coef_pool
         self.mask_padding = mask_padding
         self.num_prototypes = num_prototypes

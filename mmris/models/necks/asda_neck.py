@@ -18,7 +18,8 @@ manual layers 6 and 9 are ``fixed_layers=(2, 5)``.
 from typing import Optional, Sequence
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import (FeatureSpec, LevelSpec, SpecMismatchError,
+                              VLFeatures, resolve_arg)
 from .adaptive_feature_selection import SELECTIONS, AdaptiveFeatureSelection
 from .base_ris_neck import BaseRISNeck
 from .scale_wise_aggregator import (PUBLIC_ACT_CFG, PUBLIC_NORM_CFG,
@@ -33,8 +34,10 @@ class ASDANeck(BaseRISNeck):
     """AFS + SFA (ASDA Eq. 1-5).
 
     Args:
-        in_channels (int): Channels C_v of the ViT maps. Defaults to 768.
-        text_dims (int): Width C_t of the sentence feature. Defaults to 512.
+        in_channels (int, optional): Channels C_v of the ViT maps (768 for
+            ViT-B). Taken from ``in_spec`` when left out.
+        text_dims (int, optional): Width C_t of the sentence feature (512).
+            Taken from ``in_spec`` when left out.
         out_channels (int): Channels of F_coarse. Defaults to 512.
         fusion_channels (int, optional): Channels of F_G (Eq. 4; the public
             code's ``fusion_dim``). Defaults to ``in_channels``.
@@ -67,12 +70,16 @@ class ASDANeck(BaseRISNeck):
         norm_cfg (dict): Norm of the ConvModules (public code: BN with
             momentum 0.999).
         act_cfg (dict): Their activation (public code: LeakyReLU(0.1)).
+        in_spec (FeatureSpec, optional): Declared input (set by
+            :class:`RefSegmentor`); fills and checks ``in_channels`` and
+            ``text_dims`` and checks the CLS tokens and per-layer text
+            features the selection reads.
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self,
-                 in_channels: int = 768,
-                 text_dims: int = 512,
+                 in_channels: Optional[int] = None,
+                 text_dims: Optional[int] = None,
                  out_channels: int = 512,
                  fusion_channels: Optional[int] = None,
                  low_candidates: Sequence[int] = (0, 1, 2),
@@ -87,8 +94,20 @@ class ASDANeck(BaseRISNeck):
                  sfa_scales: Sequence[int] = (1, 2, 4),
                  norm_cfg: dict = PUBLIC_NORM_CFG,
                  act_cfg: dict = PUBLIC_ACT_CFG,
+                 in_spec: Optional[FeatureSpec] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        in_channels, text_dims = self._check_spec(
+            in_spec, in_channels, text_dims, selection, selection_text,
+            tuple(low_candidates) + tuple(mid_candidates), high_index)
+        self._out_spec = None
+        if in_spec is not None:
+            self._out_spec = in_spec.replace(
+                visual=(LevelSpec(out_channels,
+                                  in_spec.level(high_index).stride), ),
+                word_level_dims=None,
+                has_joint=False,
+                source='ASDANeck')
         modes = SELECTIONS + ('fixed', 'none')
         if selection not in modes:
             raise ValueError(f'selection must be one of {modes}, got '
@@ -133,6 +152,46 @@ class ASDANeck(BaseRISNeck):
                         (in_channels, in_channels, fused))
             self.concat = ConcatFusion(channels, out_channels, norm_cfg,
                                        act_cfg)
+
+    @staticmethod
+    def _check_spec(spec: Optional[FeatureSpec], in_channels, text_dims,
+                    selection: str, selection_text: str,
+                    candidates: Sequence[int], high_index: int):
+        """Fill ``in_channels`` / ``text_dims`` from the input spec and check
+        that it carries what the selection reads."""
+        derived_in = derived_text = None
+        if spec is not None:
+            top = spec.level(high_index)
+            derived_in, derived_text = top.channels, spec.sentence_dims
+            if selection in SELECTIONS:
+                for i in candidates:
+                    level = spec.level(i)
+                    if not level.has_cls:
+                        raise SpecMismatchError(
+                            f'ASDANeck selection={selection!r} reads the CLS '
+                            f'token of level {i}, which the input does not '
+                            f'declare: {spec.describe()}')
+                    if level.channels != top.channels:
+                        raise SpecMismatchError(
+                            'ASDANeck needs candidate levels as wide as the '
+                            f'top level ({top.channels}), level {i} has '
+                            f'{level.channels}')
+                if (selection_text == 'layer'
+                        and 'sentence_levels' not in spec.extras):
+                    raise SpecMismatchError(
+                        'ASDANeck(selection_text="layer") reads '
+                        "extras['sentence_levels'] (CLIPViT("
+                        'sentence_levels=True)), which the input does not '
+                        'declare; or use selection_text="sentence"')
+        in_channels = resolve_arg('ASDANeck', 'in_channels', in_channels,
+                                  derived_in)
+        text_dims = resolve_arg('ASDANeck', 'text_dims', text_dims,
+                                derived_text)
+        return in_channels, text_dims
+
+    def output_spec(self) -> Optional[FeatureSpec]:
+        """One level, F_coarse, on the top level's grid (no CLS token)."""
+        return self._out_spec
 
     def _selection_text(self, feats: VLFeatures):
         if self.selection_text == 'sentence':
