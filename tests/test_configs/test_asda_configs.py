@@ -362,6 +362,7 @@ def test_table2_configs_side_by_side():
         cfg = _load(TABLE2_FILES[row])
         assert _diff(cfg, main) == expected, row
         cfg.model.decode_head.feat_size = 4
+        cfg.model.data_preprocessor.size = (64, 64)
         model = _build(cfg, **small)
         summaries[row] = _summary(model)
         del model
