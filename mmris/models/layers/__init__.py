@@ -1,0 +1,3 @@
+from .multiway import Multiway
+
+__all__ = ['Multiway']
