@@ -2,7 +2,8 @@ from .base_ris_head import BaseRISHead, stack_gt_masks
 from .cris_decoder import CRISDecoder, CRISDecoderLayer
 from .cris_head import CRISHead
 from .wgda_head import WGDAHead
+from .shared_mask_decoder import SharedMaskDecoder
 
 __all__ = [
     'BaseRISHead', 'stack_gt_masks', 'CRISDecoder', 'CRISDecoderLayer',
-    'CRISHead', 'WGDAHead']
+    'CRISHead', 'WGDAHead', 'SharedMaskDecoder']
