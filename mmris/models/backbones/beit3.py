@@ -328,6 +328,15 @@ def load_beit3_checkpoint(model: 'BEiT3', path: str) -> List[str]:
     return dropped
 
 
+def _features(**fields) -> VLFeatures:
+    """A VLFeatures; fields it does not declare go to ``extras``."""
+    known = VLFeatures.__dataclass_fields__
+    extras = fields.pop('extras', {})
+    for key in [k for k in fields if k not in known]:
+        extras[key] = fields.pop(key)
+    return VLFeatures(**fields, extras=extras)
+
+
 @MODELS.register_module()
 class BEiT3(BaseModule):
     """BEiT-3 multiway encoder over the joint image-text sequence.
@@ -591,7 +600,7 @@ class BEiT3(BaseModule):
             maps.append(fmap)
             word_levels.append(seq[:, split:])
         words = final[:, split:]
-        return VLFeatures(
+        return _features(
             visual=maps,
             words=words,
             word_pad_mask=padding_mask,
