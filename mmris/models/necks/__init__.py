@@ -1,6 +1,11 @@
+from .asda_neck import ASDANeck
 from .base_ris_neck import BaseRISNeck
 from .cris_neck import CRISNeck
-from .asda_neck import ASDANeck
+from .sequential_neck import SequentialNeck
 from .shared_fpn import SharedFPN
+from .simple_feature_pyramid import SimpleFeaturePyramid
 
-__all__ = ['BaseRISNeck', 'CRISNeck', 'ASDANeck', 'SharedFPN']
+__all__ = [
+    'BaseRISNeck', 'CRISNeck', 'ASDANeck', 'SequentialNeck',
+    'SimpleFeaturePyramid', 'SharedFPN'
+]
