@@ -37,7 +37,7 @@ from torch import Tensor
 from mmris.models.layers import Multiway
 from mmris.models.utils.beit3_tokenizer import BEiT3Tokenizer
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 
 __all__ = [
     'BEiT3', 'BEiT3Attention', 'BEiT3FFN', 'BEiT3Layer',
@@ -225,6 +225,15 @@ class BEiT3Encoder(nn.Module):
         self.layer_norm = Multiway(_layer_norm(embed_dims, eps))
 
 
+@torch.no_grad()
+def _trunc_normal_one_sigma_(tensor: Tensor, std: float) -> Tensor:
+    """N(0, std) truncated to [-std, std] (the official Linear init),
+    sampled by inverting the CDF (torch's sampler is slow at 1 sigma)."""
+    low = 0.5 * (1 + math.erf(-1 / math.sqrt(2)))
+    tensor.uniform_(2 * low - 1, 1 - 2 * low).erfinv_()
+    return tensor.mul_(std * math.sqrt(2)).clamp_(-std, std)
+
+
 def interpolate_beit3_pos_embed(weight: Tensor,
                                 grid_size: Tuple[int, int]) -> Tensor:
     """Resize the vision position table to another patch grid.
@@ -328,15 +337,6 @@ def load_beit3_checkpoint(model: 'BEiT3', path: str) -> List[str]:
     return dropped
 
 
-def _features(**fields) -> VLFeatures:
-    """A VLFeatures; fields it does not declare go to ``extras``."""
-    known = VLFeatures.__dataclass_fields__
-    extras = fields.pop('extras', {})
-    for key in [k for k in fields if k not in known]:
-        extras[key] = fields.pop(key)
-    return VLFeatures(**fields, extras=extras)
-
-
 @MODELS.register_module()
 class BEiT3(BaseModule):
     """BEiT-3 multiway encoder over the joint image-text sequence.
@@ -355,10 +355,6 @@ class BEiT3(BaseModule):
         norm_last_tap (bool): Take a tap of the last layer after the final
             multiway LayerNorm (the encoder output); other taps are the
             residual stream. Defaults to True.
-        visual_scales (Sequence[float], optional): Per tap, a bilinear
-            rescaling of the patch map (e.g. (2, 1, 0.5) for a stride
-            8/16/32 pyramid that a CNN-style neck such as CRIS's expects).
-            The joint sequences are not rescaled. Defaults to None.
         drop_path_rate (float): Stochastic depth, linear over depth from 0.
         vocab_size (int): Text embedding rows. Defaults to 64010.
         max_text_positions (int): Text position rows. Defaults to 1024.
@@ -376,7 +372,6 @@ class BEiT3(BaseModule):
                  patch_size: int = 16,
                  out_indices: Sequence[int] = (2, 5, 8, 11),
                  norm_last_tap: bool = True,
-                 visual_scales: Optional[Sequence[float]] = None,
                  drop_path_rate: float = 0.0,
                  vocab_size: int = BEIT3_VOCAB_SIZE,
                  max_text_positions: int = 1024,
@@ -417,12 +412,6 @@ class BEiT3(BaseModule):
                 f'0-based layer ids below num_layers={self.num_layers}')
         self.out_indices = out_indices
         self.norm_last_tap = norm_last_tap
-        if visual_scales is not None:
-            visual_scales = tuple(float(s) for s in visual_scales)
-            if len(visual_scales) != len(out_indices):
-                raise ValueError(f'visual_scales {visual_scales} needs one '
-                                 f'factor per tap {out_indices}')
-        self.visual_scales = visual_scales
         if context_length + POS_OFFSET > max_text_positions:
             raise ValueError(f'context_length {context_length} exceeds the '
                              f'{max_text_positions} text positions')
@@ -463,7 +452,7 @@ class BEiT3(BaseModule):
         """The official random initialisation (``BEiT3Wrapper``)."""
         for module in self.modules():
             if isinstance(module, nn.Linear):
-                nn.init.trunc_normal_(module.weight, std=.02, a=-.02, b=.02)
+                _trunc_normal_one_sigma_(module.weight, std=.02)
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.LayerNorm):
                 nn.init.ones_(module.weight)
@@ -475,13 +464,10 @@ class BEiT3(BaseModule):
         """Width of the word features."""
         return self.embed_dims
 
-    def output_spec(self):
+    def output_spec(self) -> FeatureSpec:
         """Declared output (:class:`~mmris.structures.FeatureSpec`)."""
-        from mmris.structures import FeatureSpec, LevelSpec
-        scales = self.visual_scales or (1.0, ) * len(self.out_indices)
-        levels = tuple(
-            LevelSpec(self.embed_dims, int(round(self.patch_size / s)),
-                      has_cls=True) for s in scales)
+        levels = (LevelSpec(self.embed_dims, self.patch_size,
+                            has_cls=True), ) * len(self.out_indices)
         return FeatureSpec(
             visual=levels,
             word_dims=self.embed_dims,
@@ -490,7 +476,8 @@ class BEiT3(BaseModule):
             has_joint=True,
             has_sentence_index=True,
             img_size=self.img_size,
-            source=f'backbone BEiT3({self.arch})')
+            extras=('visual_layer_ids', ),
+            source=f'BEiT3({self.arch})')
 
     def _vision_positions(self, grid: Tuple[int, int]) -> Tensor:
         table = self.encoder.embed_positions.A.weight
@@ -560,7 +547,7 @@ class BEiT3(BaseModule):
             outs[self.num_layers] = final
         return [outs[i] for i in taps], final, split, grid
 
-    def forward_tokens(self,
+    def forward_ids(self,
                        images: Tensor,
                        token_ids: Tensor,
                        padding_mask: Optional[Tensor] = None) -> VLFeatures:
@@ -588,19 +575,12 @@ class BEiT3(BaseModule):
             taps[-1] = final
         b = images.shape[0]
         maps, cls_tokens, word_levels = [], [], []
-        for i, seq in enumerate(taps):
+        for seq in taps:
             cls_tokens.append(seq[:, 0])
-            fmap = seq[:, 1:split].transpose(1, 2).reshape(b, -1, h, w)
-            if self.visual_scales is not None and self.visual_scales[i] != 1:
-                fmap = F.interpolate(
-                    fmap,
-                    scale_factor=self.visual_scales[i],
-                    mode='bilinear',
-                    align_corners=False)
-            maps.append(fmap)
+            maps.append(seq[:, 1:split].transpose(1, 2).reshape(b, -1, h, w))
             word_levels.append(seq[:, split:])
         words = final[:, split:]
-        return _features(
+        return VLFeatures(
             visual=maps,
             words=words,
             word_pad_mask=padding_mask,
@@ -627,7 +607,7 @@ class BEiT3(BaseModule):
             padding_mask (Tensor, optional): Pad mask of ``token_ids``.
 
         Returns:
-            VLFeatures: See :meth:`forward_tokens`.
+            VLFeatures: See :meth:`forward_ids`.
         """
         if token_ids is None:
             if texts is None:
@@ -639,4 +619,4 @@ class BEiT3(BaseModule):
         token_ids = token_ids.to(images.device)
         if padding_mask is not None:
             padding_mask = padding_mask.to(images.device)
-        return self.forward_tokens(images, token_ids, padding_mask)
+        return self.forward_ids(images, token_ids, padding_mask)

@@ -29,7 +29,7 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import VLFeatures, resolve_arg
 from ..necks.shared_fpn import joint_pad_mask, sentence_positions
 from .base_ris_head import BaseRISHead
 
@@ -126,8 +126,8 @@ class SharedMaskDecoder(BaseRISHead):
         if in_spec is not None:
             derived_v = in_spec.level(in_index).channels
             derived_w = in_spec.word_dims
-        in_channels = self._resolve('in_channels', in_channels, derived_v)
-        word_dims = self._resolve('word_dims', word_dims, derived_w)
+        in_channels = resolve_arg('SharedMaskDecoder', 'in_channels', in_channels, derived_v)
+        word_dims = resolve_arg('SharedMaskDecoder', 'word_dims', word_dims, derived_w)
         if num_layers < 0 or num_upsamples < 0 or sentence_mlp_layers < 1:
             raise ValueError(
                 'SharedMaskDecoder: num_layers and num_upsamples must be >= 0 '
@@ -170,16 +170,6 @@ class SharedMaskDecoder(BaseRISHead):
                 mlp.append(nn.ReLU(inplace=True))
             mlp.append(nn.Linear(embed_dims, embed_dims))
         self.sentence_mlp = nn.Sequential(*mlp)
-
-    @staticmethod
-    def _resolve(name, given, derived):
-        try:
-            from mmris.structures.feature_spec import resolve_arg
-        except ImportError:  # before the spec contract lands
-            if given is None and derived is None:
-                raise ValueError(f'SharedMaskDecoder needs {name}')
-            return given if given is not None else derived
-        return resolve_arg('SharedMaskDecoder', name, given, derived)
 
     def forward(self, feats: VLFeatures) -> Tensor:
         """Mask logits (Eq. 8-11).

@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import (FeatureSpec, LevelSpec, SpecMismatchError,
+                              VLFeatures, resolve_arg)
 from .base_ris_neck import BaseRISNeck
 
 __all__ = ['SharedFPN', 'sentence_positions', 'joint_pad_mask']
@@ -61,7 +62,7 @@ def sentence_positions(feats: VLFeatures, mode: str = 'auto') -> Tensor:
     """
     batch = feats.words.shape[0]
     device = feats.words.device
-    index = getattr(feats, 'sentence_index', None)
+    index = feats.sentence_index
     if mode == 'auto' and index is not None:
         return index.to(device)
     if mode in ('auto', 'first'):
@@ -129,6 +130,9 @@ class SharedFPN(BaseRISNeck):
             else:
                 raise ValueError('SharedFPN needs in_index, a per-level '
                                  'in_channels or an in_spec')
+        if in_spec is not None:
+            for i in in_index:
+                in_spec.level(i)  # SpecMismatchError if the level is absent
         self.in_index = tuple(int(i) for i in in_index)
         n = len(self.in_index)
         if n < 1:
@@ -141,14 +145,14 @@ class SharedFPN(BaseRISNeck):
                                   for i in self.in_index)
             else:
                 derived_w = (in_spec.word_dims, ) * n
-        in_channels = self._resolve('in_channels',
+        in_channels = resolve_arg('SharedFPN', 'in_channels',
                                     _per_level(in_channels, n, 'in_channels'),
                                     derived_v)
-        word_dims = self._resolve('word_dims',
+        word_dims = resolve_arg('SharedFPN', 'word_dims',
                                   _per_level(word_dims, n, 'word_dims'),
                                   derived_w)
         if not proj_per_modality and in_channels != word_dims:
-            raise ValueError(
+            raise SpecMismatchError(
                 f'SharedFPN: visual widths {in_channels} differ from word '
                 f'widths {word_dims}; one W_j per level cannot project both '
                 '(a dual encoder): set proj_per_modality=True')
@@ -177,19 +181,8 @@ class SharedFPN(BaseRISNeck):
         # W_f (Eq. 7)
         self.fuse = nn.Linear(n * embed_dims, embed_dims)
 
-    @staticmethod
-    def _resolve(name, given, derived):
-        try:
-            from mmris.structures.feature_spec import resolve_arg
-        except ImportError:  # before the spec contract lands
-            if given is None and derived is None:
-                raise ValueError(f'SharedFPN needs {name}')
-            return given if given is not None else derived
-        return resolve_arg('SharedFPN', name, given, derived)
-
-    def output_spec(self):
+    def output_spec(self) -> FeatureSpec:
         """Declared output: one d_w level (+CLS), d_w words and sentence."""
-        from mmris.structures import FeatureSpec, LevelSpec
         spec = self.in_spec
         stride = spec.level(self.in_index[self.grid_level]).stride \
             if spec is not None else 16
@@ -216,8 +209,7 @@ class SharedFPN(BaseRISNeck):
         tokens = fmap.flatten(2).transpose(1, 2)
         if with_cls:
             tokens = torch.cat([feats.visual_cls[i][:, None], tokens], dim=1)
-        words = feats.words_at(i) if hasattr(feats, 'words_at') else \
-            feats.words
+        words = feats.words_at(i)
         word_proj = (self.word_projs[k]
                      if self.proj_per_modality else self.visual_projs[k])
         return self.visual_projs[k](tokens), word_proj(words)
@@ -235,6 +227,7 @@ class SharedFPN(BaseRISNeck):
             (when a CLS was used), ``words`` (B, L, d_w), ``sentence`` the
             word at ``sentence_index``, ``joint_levels=[z]``
             (B, [1 +] H*W + L, d_w), ``backbone_visual`` the input maps.
+            ``extras`` are passed on.
         """
         ref = feats.visual[self.in_index[self.grid_level]]
         b, _, h, w = ref.shape
@@ -258,15 +251,9 @@ class SharedFPN(BaseRISNeck):
             visual=[fmap],
             visual_cls=[z[:, 0]] if with_cls else None,
             words=words,
-            sentence=words[torch.arange(b, device=z.device), index])
-        optional = dict(
             word_levels=None,
             joint_levels=[z],
+            sentence=words[torch.arange(b, device=z.device), index],
             sentence_index=index,
-            backbone_visual=feats.visual)
-        for key, value in optional.items():
-            if hasattr(feats, key):
-                changes[key] = value
-            else:  # before the typed fields land on VLFeatures
-                feats.extras[key] = value
+            backbone_visual=feats.backbone_visual or feats.visual)
         return feats.replace(**changes)
