@@ -47,10 +47,8 @@ __all__ = [
 #: The official base / large settings (``_get_base_config`` /
 #: ``_get_large_config`` in unilm ``beit3/modeling_utils.py``).
 BEIT3_ARCHS = {
-    'base': dict(embed_dims=768, num_layers=12, num_heads=12,
-                 ffn_dims=3072),
-    'large': dict(embed_dims=1024, num_layers=24, num_heads=16,
-                  ffn_dims=4096),
+    'base': dict(embed_dims=768, num_layers=12, num_heads=12, ffn_dims=3072),
+    'large': dict(embed_dims=1024, num_layers=24, num_heads=16, ffn_dims=4096),
 }
 #: Official vocabulary size (XLM-R sentencepiece pieces + specials).
 BEIT3_VOCAB_SIZE = 64010
@@ -77,7 +75,9 @@ class BEiT3Attention(nn.Module):
         eps (float): LayerNorm epsilon.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int,
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
                  eps: float = 1e-5) -> None:
         super().__init__()
         if embed_dims % num_heads:
@@ -91,7 +91,9 @@ class BEiT3Attention(nn.Module):
         self.out_proj = Multiway(nn.Linear(embed_dims, embed_dims))
         self.inner_attn_ln = Multiway(_layer_norm(embed_dims, eps))
 
-    def forward(self, x: Tensor, split: int,
+    def forward(self,
+                x: Tensor,
+                split: int,
                 attn_mask: Optional[Tensor] = None) -> Tensor:
         """Attend over the joint sequence.
 
@@ -127,7 +129,9 @@ class BEiT3FFN(nn.Module):
         eps (float): LayerNorm epsilon.
     """
 
-    def __init__(self, embed_dims: int, ffn_dims: int,
+    def __init__(self,
+                 embed_dims: int,
+                 ffn_dims: int,
                  eps: float = 1e-5) -> None:
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, ffn_dims)
@@ -171,7 +175,9 @@ class BEiT3Layer(nn.Module):
         self.drop_path = (DropPath(drop_path_rate)
                           if drop_path_rate > 0 else nn.Identity())
 
-    def forward(self, x: Tensor, split: int,
+    def forward(self,
+                x: Tensor,
+                split: int,
                 attn_mask: Optional[Tensor] = None) -> Tensor:
         """(B, N, D) -> (B, N, D); see :meth:`BEiT3Attention.forward`."""
         h = self.self_attn(self.self_attn_layer_norm(x, split), split,
@@ -188,12 +194,15 @@ class BEiT3VisionEmbed(nn.Module):
     released key layout loads as is; RIS never uses it.
     """
 
-    def __init__(self, embed_dims: int, patch_size: int,
+    def __init__(self,
+                 embed_dims: int,
+                 patch_size: int,
                  in_channels: int = 3) -> None:
         super().__init__()
-        self.proj = nn.Conv2d(
-            in_channels, embed_dims, kernel_size=patch_size,
-            stride=patch_size)
+        self.proj = nn.Conv2d(in_channels,
+                              embed_dims,
+                              kernel_size=patch_size,
+                              stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer('mask_token', torch.zeros(1, 1, embed_dims))
 
@@ -262,14 +271,16 @@ def interpolate_beit3_pos_embed(weight: Tensor,
     if (old, old) == tuple(grid_size):
         return weight.clone()
     grid = grid.reshape(1, old, old, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(
-        grid, size=tuple(grid_size), mode='bicubic', align_corners=False)
+    grid = F.interpolate(grid,
+                         size=tuple(grid_size),
+                         mode='bicubic',
+                         align_corners=False)
     grid = grid.permute(0, 2, 3, 1).reshape(-1, weight.shape[1])
     return torch.cat([weight[:extra], grid], dim=0)
 
 
-def _strip_official(state: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor],
-                                                        List[str]]:
+def _strip_official(
+        state: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor], List[str]]:
     """Keys of the ``beit3.`` module without the prefix; others dropped."""
     out, dropped = {}, []
     for key, value in state.items():
@@ -314,8 +325,10 @@ def load_beit3_checkpoint(model: 'BEiT3', path: str) -> List[str]:
         raise KeyError(f'{path} holds no "beit3.*" keys: not an official '
                        'BEiT-3 checkpoint (for a trained mmris model use '
                        'load_from instead)')
-    state = {k: v.float() if v.is_floating_point() else v
-             for k, v in state.items()}
+    state = {
+        k: v.float() if v.is_floating_point() else v
+        for k, v in state.items()
+    }
     pos_key = 'encoder.embed_positions.A.weight'
     if pos_key in state:
         state[pos_key] = interpolate_beit3_pos_embed(state[pos_key],
@@ -324,10 +337,11 @@ def load_beit3_checkpoint(model: 'BEiT3', path: str) -> List[str]:
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
-        raise KeyError(f'{path} does not match BEiT3(arch={model.arch!r}): '
-                       f'missing {missing[:8]}{"..." if len(missing) > 8 else ""}'
-                       f', unexpected {unexpected[:8]}'
-                       f'{"..." if len(unexpected) > 8 else ""}')
+        raise KeyError(
+            f'{path} does not match BEiT3(arch={model.arch!r}): '
+            f'missing {missing[:8]}{"..." if len(missing) > 8 else ""}'
+            f', unexpected {unexpected[:8]}'
+            f'{"..." if len(unexpected) > 8 else ""}')
     for key, value in state.items():
         if value.shape != own[key].shape:
             raise KeyError(f'{path}: {key} has shape {tuple(value.shape)}, '
@@ -388,8 +402,8 @@ class BEiT3(BaseModule):
             settings = dict(BEIT3_ARCHS[arch])
         else:
             settings = dict(arch)
-            missing = {'embed_dims', 'num_layers', 'num_heads',
-                       'ffn_dims'} - set(settings)
+            missing = {'embed_dims', 'num_layers', 'num_heads', 'ffn_dims'
+                       } - set(settings)
             if missing:
                 raise ValueError(f'BEiT3 arch dict lacks {sorted(missing)}')
         self.arch = arch if isinstance(arch, str) else 'custom'
@@ -432,12 +446,11 @@ class BEiT3(BaseModule):
         if pretrained is not None:
             if osp.isfile(pretrained):
                 dropped = load_beit3_checkpoint(self, pretrained)
-                print_log(
-                    f'BEiT3: loaded {pretrained}'
-                    + (f' (ignored {len(dropped)} keys outside beit3.*: '
-                       f'{sorted({k.split(".")[0] for k in dropped})})'
-                       if dropped else ''),
-                    logger='current')
+                print_log(f'BEiT3: loaded {pretrained}' +
+                          (f' (ignored {len(dropped)} keys outside beit3.*: '
+                           f'{sorted({k.split(".")[0] for k in dropped})})'
+                           if dropped else ''),
+                          logger='current')
             else:
                 message = (
                     f'BEiT-3 weights not found at "{osp.abspath(pretrained)}":'
@@ -468,16 +481,15 @@ class BEiT3(BaseModule):
         """Declared output (:class:`~mmris.structures.FeatureSpec`)."""
         levels = (LevelSpec(self.embed_dims, self.patch_size,
                             has_cls=True), ) * len(self.out_indices)
-        return FeatureSpec(
-            visual=levels,
-            word_dims=self.embed_dims,
-            sentence_dims=self.embed_dims,
-            word_level_dims=(self.embed_dims, ) * len(levels),
-            has_joint=True,
-            has_sentence_index=True,
-            img_size=self.img_size,
-            extras=('visual_layer_ids', ),
-            source=f'BEiT3({self.arch})')
+        return FeatureSpec(visual=levels,
+                           word_dims=self.embed_dims,
+                           sentence_dims=self.embed_dims,
+                           word_level_dims=(self.embed_dims, ) * len(levels),
+                           has_joint=True,
+                           has_sentence_index=True,
+                           img_size=self.img_size,
+                           extras=('visual_layer_ids', ),
+                           source=f'BEiT3({self.arch})')
 
     def _vision_positions(self, grid: Tuple[int, int]) -> Tensor:
         table = self.encoder.embed_positions.A.weight
@@ -486,12 +498,13 @@ class BEiT3(BaseModule):
             table = interpolate_beit3_pos_embed(table, grid).to(table.dtype)
         return table[POS_OFFSET:POS_OFFSET + 1 + grid[0] * grid[1]]
 
-    def encode(self,
-               images: Tensor,
-               token_ids: Tensor,
-               padding_mask: Optional[Tensor] = None,
-               taps: Optional[Sequence[int]] = None
-               ) -> Tuple[List[Tensor], Tensor, int, Tuple[int, int]]:
+    def encode(
+        self,
+        images: Tensor,
+        token_ids: Tensor,
+        padding_mask: Optional[Tensor] = None,
+        taps: Optional[Sequence[int]] = None
+    ) -> Tuple[List[Tensor], Tensor, int, Tuple[int, int]]:
         """Run the encoder; return the joint sequence of the taps.
 
         Args:
@@ -532,8 +545,8 @@ class BEiT3(BaseModule):
             POS_OFFSET:POS_OFFSET + length].to(text.dtype)
         split = vis.shape[1]
         x = torch.cat([vis, text], dim=1)
-        pad = torch.cat([padding_mask.new_zeros(x.shape[0], split),
-                         padding_mask], dim=1)
+        pad = torch.cat(
+            [padding_mask.new_zeros(x.shape[0], split), padding_mask], dim=1)
         x = x * (~pad).unsqueeze(-1).to(x.dtype)
         attn_mask = (~pad)[:, None, None, :]
 
@@ -548,9 +561,9 @@ class BEiT3(BaseModule):
         return [outs[i] for i in taps], final, split, grid
 
     def forward_ids(self,
-                       images: Tensor,
-                       token_ids: Tensor,
-                       padding_mask: Optional[Tensor] = None) -> VLFeatures:
+                    images: Tensor,
+                    token_ids: Tensor,
+                    padding_mask: Optional[Tensor] = None) -> VLFeatures:
         """Encode images with already tokenised expressions.
 
         Args:
@@ -580,17 +593,17 @@ class BEiT3(BaseModule):
             maps.append(seq[:, 1:split].transpose(1, 2).reshape(b, -1, h, w))
             word_levels.append(seq[:, split:])
         words = final[:, split:]
-        return VLFeatures(
-            visual=maps,
-            words=words,
-            word_pad_mask=padding_mask,
-            sentence=words[:, 0],
-            visual_cls=cls_tokens,
-            word_levels=word_levels,
-            joint_levels=taps,
-            sentence_index=torch.zeros(b, dtype=torch.long,
-                                       device=words.device),
-            extras=dict(visual_layer_ids=self.out_indices))
+        return VLFeatures(visual=maps,
+                          words=words,
+                          word_pad_mask=padding_mask,
+                          sentence=words[:, 0],
+                          visual_cls=cls_tokens,
+                          word_levels=word_levels,
+                          joint_levels=taps,
+                          sentence_index=torch.zeros(b,
+                                                     dtype=torch.long,
+                                                     device=words.device),
+                          extras=dict(visual_layer_ids=self.out_indices))
 
     def forward(self,
                 images: Tensor,

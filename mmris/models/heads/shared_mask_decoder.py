@@ -46,23 +46,29 @@ class SharedTransformerLayer(nn.Module):
         dropout (float): Dropout in attention and MLP. Defaults to 0.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int,
-                 mlp_ratio: float = 4.0, dropout: float = 0.0) -> None:
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.0,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(embed_dims)
-        self.attn = nn.MultiheadAttention(
-            embed_dims, num_heads, dropout=dropout, batch_first=True)
+        self.attn = nn.MultiheadAttention(embed_dims,
+                                          num_heads,
+                                          dropout=dropout,
+                                          batch_first=True)
         self.norm2 = nn.LayerNorm(embed_dims)
         hidden = int(embed_dims * mlp_ratio)
-        self.mlp = nn.Sequential(
-            nn.Linear(embed_dims, hidden), nn.GELU(), nn.Dropout(dropout),
-            nn.Linear(hidden, embed_dims), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(nn.Linear(embed_dims, hidden), nn.GELU(),
+                                 nn.Dropout(dropout),
+                                 nn.Linear(hidden, embed_dims),
+                                 nn.Dropout(dropout))
 
     def forward(self, x: Tensor, key_padding_mask: Tensor) -> Tensor:
         """(B, N, d) joint tokens, bool (B, N) True at padding -> (B, N, d)."""
         y = self.norm1(x)
-        x = x + self.attn(y, y, y, key_padding_mask=key_padding_mask,
-                          need_weights=False)[0]
+        x = x + self.attn(
+            y, y, y, key_padding_mask=key_padding_mask, need_weights=False)[0]
         return x + self.mlp(self.norm2(x))
 
 
@@ -91,7 +97,8 @@ class SharedMaskDecoder(BaseRISHead):
         norm_cfg (dict): Norm of the Eq. 10 convs. Defaults to BN.
         act_cfg (dict): Activation of the Eq. 10 convs. Defaults to ReLU.
         loss_decode (dict | list[dict]): Losses; Shared-RIS uses
-            ``MaskBCELoss(loss_weight=2.0)`` + ``MaskDiceLoss(loss_weight=0.5)``.
+            ``MaskBCELoss(loss_weight=2.0)`` and
+            ``MaskDiceLoss(loss_weight=0.5)`` (the default).
         align_corners (bool): Used when resizing logits.
         in_spec (FeatureSpec, optional): Declared input.
         init_cfg (dict, optional): Initialisation config.
@@ -111,23 +118,27 @@ class SharedMaskDecoder(BaseRISHead):
                  sentence_token: str = 'auto',
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
-                 loss_decode: Union[dict, Sequence[dict]] = (
-                     dict(type='MaskBCELoss', loss_weight=2.0),
-                     dict(type='MaskDiceLoss', loss_weight=0.5)),
+                 loss_decode: Union[dict,
+                                    Sequence[dict]] = (dict(type='MaskBCELoss',
+                                                            loss_weight=2.0),
+                                                       dict(
+                                                           type='MaskDiceLoss',
+                                                           loss_weight=0.5)),
                  align_corners: bool = False,
                  in_spec=None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            loss_decode=list(loss_decode)
-            if isinstance(loss_decode, tuple) else loss_decode,
-            align_corners=align_corners,
-            init_cfg=init_cfg)
+        super().__init__(loss_decode=list(loss_decode) if isinstance(
+            loss_decode, tuple) else loss_decode,
+                         align_corners=align_corners,
+                         init_cfg=init_cfg)
         derived_v = derived_w = None
         if in_spec is not None:
             derived_v = in_spec.level(in_index).channels
             derived_w = in_spec.word_dims
-        in_channels = resolve_arg('SharedMaskDecoder', 'in_channels', in_channels, derived_v)
-        word_dims = resolve_arg('SharedMaskDecoder', 'word_dims', word_dims, derived_w)
+        in_channels = resolve_arg('SharedMaskDecoder', 'in_channels',
+                                  in_channels, derived_v)
+        word_dims = resolve_arg('SharedMaskDecoder', 'word_dims', word_dims,
+                                derived_w)
         if num_layers < 0 or num_upsamples < 0 or sentence_mlp_layers < 1:
             raise ValueError(
                 'SharedMaskDecoder: num_layers and num_upsamples must be >= 0 '
@@ -152,16 +163,15 @@ class SharedMaskDecoder(BaseRISHead):
         # Eq. 10: bilinear x2, then conv3x3 + BN + ReLU, l times
         self.upsamples = nn.ModuleList([
             nn.Sequential(
-                nn.Upsample(
-                    scale_factor=2, mode='bilinear',
-                    align_corners=align_corners),
-                ConvModule(
-                    embed_dims,
-                    embed_dims,
-                    3,
-                    padding=1,
-                    norm_cfg=norm_cfg,
-                    act_cfg=act_cfg)) for _ in range(num_upsamples)
+                nn.Upsample(scale_factor=2,
+                            mode='bilinear',
+                            align_corners=align_corners),
+                ConvModule(embed_dims,
+                           embed_dims,
+                           3,
+                           padding=1,
+                           norm_cfg=norm_cfg,
+                           act_cfg=act_cfg)) for _ in range(num_upsamples)
         ])
         # Eq. 11: t'_cls = MLP(t_u^cls)
         mlp = []
@@ -189,9 +199,9 @@ class SharedMaskDecoder(BaseRISHead):
             tokens = torch.cat(
                 [feats.visual_cls[self.in_index][:, None], tokens], dim=1)
         num_visual = tokens.shape[1]
-        z = torch.cat(
-            [self.visual_proj(tokens),
-             self.word_proj(feats.words)], dim=1)
+        z = torch.cat([self.visual_proj(tokens),
+                       self.word_proj(feats.words)],
+                      dim=1)
         pad = joint_pad_mask(feats.word_pad_mask, num_visual)
         for layer in self.layers:
             z = layer(z, pad)
@@ -201,6 +211,6 @@ class SharedMaskDecoder(BaseRISHead):
             fmap = up(fmap)
         words = z[:, num_visual:]
         index = sentence_positions(feats, self.sentence_token)
-        sentence = self.sentence_mlp(
-            words[torch.arange(b, device=z.device), index])
+        sentence = self.sentence_mlp(words[torch.arange(b, device=z.device),
+                                           index])
         return torch.einsum('bchw,bc->bhw', fmap, sentence)[:, None]

@@ -78,7 +78,8 @@ def joint_pad_mask(word_pad_mask: Tensor, num_visual: int) -> Tensor:
     return torch.cat([
         word_pad_mask.new_zeros(word_pad_mask.shape[0], num_visual),
         word_pad_mask
-    ], dim=1)
+    ],
+                     dim=1)
 
 
 @MODELS.register_module()
@@ -146,11 +147,11 @@ class SharedFPN(BaseRISNeck):
             else:
                 derived_w = (in_spec.word_dims, ) * n
         in_channels = resolve_arg('SharedFPN', 'in_channels',
-                                    _per_level(in_channels, n, 'in_channels'),
-                                    derived_v)
+                                  _per_level(in_channels, n, 'in_channels'),
+                                  derived_v)
         word_dims = resolve_arg('SharedFPN', 'word_dims',
-                                  _per_level(word_dims, n, 'word_dims'),
-                                  derived_w)
+                                _per_level(word_dims, n, 'word_dims'),
+                                derived_w)
         if not proj_per_modality and in_channels != word_dims:
             raise SpecMismatchError(
                 f'SharedFPN: visual widths {in_channels} differ from word '
@@ -188,15 +189,16 @@ class SharedFPN(BaseRISNeck):
             if spec is not None else 16
         has_cls = self.use_cls and (spec is None or all(
             spec.level(i).has_cls for i in self.in_index))
-        return FeatureSpec(
-            visual=(LevelSpec(self.embed_dims, stride, has_cls=has_cls), ),
-            word_dims=self.embed_dims,
-            sentence_dims=self.embed_dims,
-            has_joint=True,
-            has_sentence_index=True,
-            img_size=None if spec is None else spec.img_size,
-            extras=() if spec is None else spec.extras,
-            source='neck SharedFPN')
+        return FeatureSpec(visual=(LevelSpec(self.embed_dims,
+                                             stride,
+                                             has_cls=has_cls), ),
+                           word_dims=self.embed_dims,
+                           sentence_dims=self.embed_dims,
+                           has_joint=True,
+                           has_sentence_index=True,
+                           img_size=None if spec is None else spec.img_size,
+                           extras=() if spec is None else spec.extras,
+                           source='neck SharedFPN')
 
     def _level_tokens(self, feats: VLFeatures, k: int, grid: Tuple[int, int],
                       with_cls: bool) -> Tuple[Tensor, Tensor]:
@@ -204,8 +206,10 @@ class SharedFPN(BaseRISNeck):
         i = self.in_index[k]
         fmap = feats.visual[i]
         if tuple(fmap.shape[-2:]) != tuple(grid):
-            fmap = F.interpolate(
-                fmap, size=grid, mode='bilinear', align_corners=False)
+            fmap = F.interpolate(fmap,
+                                 size=grid,
+                                 mode='bilinear',
+                                 align_corners=False)
         tokens = fmap.flatten(2).transpose(1, 2)
         if with_cls:
             tokens = torch.cat([feats.visual_cls[i][:, None], tokens], dim=1)
@@ -239,7 +243,10 @@ class SharedFPN(BaseRISNeck):
             vis, words = self._level_tokens(feats, k, (h, w), with_cls)
             x = torch.cat([vis, words], dim=1)
             y = self.norms[k](x)
-            y = self.attns[k](y, y, y, key_padding_mask=pad,
+            y = self.attns[k](y,
+                              y,
+                              y,
+                              key_padding_mask=pad,
                               need_weights=False)[0]
             fused.append(x + y)
         z = self.fuse(torch.cat(fused, dim=-1))
@@ -247,13 +254,12 @@ class SharedFPN(BaseRISNeck):
         fmap = z[:, int(with_cls):num_visual].transpose(1, 2).reshape(
             b, self.embed_dims, h, w)
         index = sentence_positions(feats, self.sentence_token)
-        changes = dict(
-            visual=[fmap],
-            visual_cls=[z[:, 0]] if with_cls else None,
-            words=words,
-            word_levels=None,
-            joint_levels=[z],
-            sentence=words[torch.arange(b, device=z.device), index],
-            sentence_index=index,
-            backbone_visual=feats.backbone_visual or feats.visual)
+        changes = dict(visual=[fmap],
+                       visual_cls=[z[:, 0]] if with_cls else None,
+                       words=words,
+                       word_levels=None,
+                       joint_levels=[z],
+                       sentence=words[torch.arange(b, device=z.device), index],
+                       sentence_index=index,
+                       backbone_visual=feats.backbone_visual or feats.visual)
         return feats.replace(**changes)
