@@ -108,6 +108,7 @@ def test_official_key_layout_loads_exactly(tmp_path):
     path = str(tmp_path / 'beit3_tiny.pth')
     state = write_official_checkpoint(path, layout)
     model = tiny(pretrained=path)
+    model.init_weights()  # as the runner does: must keep the loaded weights
     own = model.state_dict()
     # zero missing, zero unexpected: our keys are the official ones
     assert set(own) == {k[len('beit3.'):] for k in layout}
