@@ -46,6 +46,10 @@ ABLATION_EXPECTED = {
     'table7-stages-4-8-12': ('SharedFPN', 1, (3, 7, 11)),
     'table8-layers-2': ('SharedFPN', 2, (2, 5, 8, 11)),
     'table8-layers-3': ('SharedFPN', 3, (2, 5, 8, 11)),
+    'table7-fpn-cross-attention': ('SharedFPN', 1, (2, 5, 8, 11)),
+    'table7-fpn-bidirectional': ('SharedFPN', 1, (2, 5, 8, 11)),
+    'table8-decoder-cross-attention': ('SharedFPN', 1, (2, 5, 8, 11)),
+    'table8-decoder-bidirectional': ('SharedFPN', 1, (2, 5, 8, 11)),
 }
 
 register_all_modules(init_default_scope=False)
@@ -167,6 +171,15 @@ def test_ablation_configs(path, spm_path):
     assert (cfg.model.get('neck') or {}).get('type') == neck
     assert cfg.model.decode_head.num_layers == layers
     assert tuple(cfg.model.backbone.out_indices) == taps
+    fusion = name.split('-', 1)[1].replace('fpn-', '').replace(
+        'decoder-', '')
+    fusion = {'cross-attention': 'cross'}.get(fusion, fusion)
+    if name.startswith('table7-fpn'):
+        assert cfg.model.neck.fusion == fusion
+    elif name.startswith('table8-decoder'):
+        assert cfg.model.decode_head.fusion == fusion
+    else:
+        assert 'fusion' not in cfg.model.decode_head
     init_default_scope('mmris')
     model_cfg = _reduced(cfg)
     model_cfg.backbone.context_length = 8

@@ -59,8 +59,9 @@ def test_shared_fpn_by_hand(per_modality):
         wv = neck.visual_projs[k]
         wt = neck.word_projs[k] if per_modality else wv
         x = torch.cat([wv(vis), wt(feats.word_levels[k])], 1)  # h_j W_j
-        y = F.layer_norm(x, (16, ), neck.norms[k].weight, neck.norms[k].bias)
-        attn = neck.attns[k]
+        norm = neck.fusions[k].norm
+        y = F.layer_norm(x, (16, ), norm.weight, norm.bias)
+        attn = neck.fusions[k].attn
         y = F.multi_head_attention_forward(
             y.transpose(0, 1), y.transpose(0, 1), y.transpose(0, 1), 16, 2,
             attn.in_proj_weight, attn.in_proj_bias, None, None, False, 0.0,
@@ -110,6 +111,37 @@ def test_shared_fpn_resamples_levels_without_cls():
     assert out.joint_levels[0].shape == (2, 16 + 5, 16)
 
 
+@pytest.mark.parametrize('mode', ['cross', 'bidirectional'])
+def test_fusion_alternatives(mode):
+    """Tab. VII(b) / VIII(b): vision queries attend to the words only; the
+    words change only with the bi-directional fusion."""
+    from mmris.models.layers import JointAttention
+    fusion = JointAttention(8, 2, mode).eval()
+    x = torch.randn(2, 5 + 4, 8)
+    pad = torch.zeros(2, 9, dtype=torch.bool)
+    pad[1, 7:] = True
+    out = fusion(x, 5, pad)
+    y = fusion.norm(x)
+    vis = x[:, :5] + fusion.attn(y[:, :5], y[:, 5:], y[:, 5:],
+                                 key_padding_mask=pad[:, 5:])[0]
+    assert torch.allclose(out[:, :5], vis, atol=1e-6)
+    if mode == 'cross':
+        assert torch.equal(out[:, 5:], x[:, 5:])
+    else:
+        assert not torch.allclose(out[:, 5:], x[:, 5:])
+    other = x.clone()
+    other[1, 7:] = 9.0  # padded words are never attended to
+    assert torch.allclose(fusion(other, 5, pad)[1, :7], out[1, :7],
+                          atol=1e-6)
+    neck = SharedFPN(in_channels=24, word_dims=24, in_index=(0, 1),
+                     embed_dims=16, num_heads=2, fusion=mode)
+    head = SharedMaskDecoder(in_channels=16, word_dims=16, embed_dims=16,
+                             num_heads=2, fusion=mode)
+    assert head(neck(features())).shape == (2, 1, 12, 16)
+    with pytest.raises(ValueError, match='fusion mode'):
+        JointAttention(8, 2, 'gated')
+
+
 # ------------------------------------------------------- Shared decoder
 
 
@@ -125,9 +157,9 @@ def test_shared_decoder_by_hand():
     pad = torch.cat([torch.zeros(2, 13, dtype=torch.bool),
                      feats.word_pad_mask], 1)
     layer = head.layers[0]
-    y = layer.norm1(z)
-    u = z + layer.attn(y, y, y, key_padding_mask=pad)[0]  # Eq. 8
-    u = u + layer.mlp(layer.norm2(u))  # Eq. 9
+    y = layer.fusion.norm(z)
+    u = z + layer.fusion.attn(y, y, y, key_padding_mask=pad)[0]  # Eq. 8
+    u = u + layer.mlp(layer.norm(u))  # Eq. 9
     fmap = u[:, 1:13].transpose(1, 2).reshape(2, 16, 3, 4)
     for up in head.upsamples:  # Eq. 10
         fmap = up[1](F.interpolate(fmap, scale_factor=2, mode='bilinear'))

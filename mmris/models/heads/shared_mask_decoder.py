@@ -30,6 +30,7 @@ from torch import Tensor
 
 from mmris.registry import MODELS
 from mmris.structures import VLFeatures, resolve_arg
+from mmris.models.layers import JointAttention
 from ..necks.shared_fpn import joint_pad_mask, sentence_positions
 from .base_ris_head import BaseRISHead
 
@@ -43,6 +44,8 @@ class SharedTransformerLayer(nn.Module):
         embed_dims (int): Width d_w.
         num_heads (int): Attention heads.
         mlp_ratio (float): MLP hidden width / d_w.
+        fusion (str): 'self' (Eq. 8), or Tab. VIII(b)'s 'cross' /
+            'bidirectional' (:class:`~mmris.models.layers.JointAttention`).
         dropout (float): Dropout in attention and MLP. Defaults to 0.
     """
 
@@ -50,26 +53,22 @@ class SharedTransformerLayer(nn.Module):
                  embed_dims: int,
                  num_heads: int,
                  mlp_ratio: float = 4.0,
+                 fusion: str = 'self',
                  dropout: float = 0.0) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(embed_dims)
-        self.attn = nn.MultiheadAttention(embed_dims,
-                                          num_heads,
-                                          dropout=dropout,
-                                          batch_first=True)
-        self.norm2 = nn.LayerNorm(embed_dims)
+        self.fusion = JointAttention(embed_dims, num_heads, fusion, dropout)
+        self.norm = nn.LayerNorm(embed_dims)
         hidden = int(embed_dims * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(embed_dims, hidden), nn.GELU(),
-                                 nn.Dropout(dropout),
-                                 nn.Linear(hidden, embed_dims),
-                                 nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(embed_dims, hidden), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(hidden, embed_dims), nn.Dropout(dropout))
 
-    def forward(self, x: Tensor, key_padding_mask: Tensor) -> Tensor:
-        """(B, N, d) joint tokens, bool (B, N) True at padding -> (B, N, d)."""
-        y = self.norm1(x)
-        x = x + self.attn(
-            y, y, y, key_padding_mask=key_padding_mask, need_weights=False)[0]
-        return x + self.mlp(self.norm2(x))
+    def forward(self, x: Tensor, num_visual: int,
+                key_padding_mask: Tensor) -> Tensor:
+        """(B, N, d) joint tokens (``num_visual`` vision tokens first), bool
+        (B, N) True at padding -> (B, N, d)."""
+        x = self.fusion(x, num_visual, key_padding_mask)
+        return x + self.mlp(self.norm(x))
 
 
 @MODELS.register_module()
@@ -94,6 +93,8 @@ class SharedMaskDecoder(BaseRISHead):
             between). Defaults to 2.
         sentence_token (str): 'auto' / 'first' / 'last' (see
             :func:`~mmris.models.necks.shared_fpn.sentence_positions`).
+        fusion (str): Attention of the shared layers: 'self' (Eq. 8) or
+            Tab. VIII(b)'s 'cross' / 'bidirectional'. Defaults to 'self'.
         norm_cfg (dict): Norm of the Eq. 10 convs. Defaults to BN.
         act_cfg (dict): Activation of the Eq. 10 convs. Defaults to ReLU.
         loss_decode (dict | list[dict]): Losses; Shared-RIS uses
@@ -116,6 +117,7 @@ class SharedMaskDecoder(BaseRISHead):
                  use_cls: bool = True,
                  sentence_mlp_layers: int = 2,
                  sentence_token: str = 'auto',
+                 fusion: str = 'self',
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
                  loss_decode: Union[dict,
@@ -157,7 +159,7 @@ class SharedMaskDecoder(BaseRISHead):
         self.word_proj = (nn.Linear(word_dims, embed_dims)
                           if word_dims != embed_dims else nn.Identity())
         self.layers = nn.ModuleList([
-            SharedTransformerLayer(embed_dims, num_heads, mlp_ratio)
+            SharedTransformerLayer(embed_dims, num_heads, mlp_ratio, fusion)
             for _ in range(num_layers)
         ])
         # Eq. 10: bilinear x2, then conv3x3 + BN + ReLU, l times
@@ -204,7 +206,7 @@ class SharedMaskDecoder(BaseRISHead):
                       dim=1)
         pad = joint_pad_mask(feats.word_pad_mask, num_visual)
         for layer in self.layers:
-            z = layer(z, pad)
+            z = layer(z, num_visual, pad)
         fmap = z[:, int(with_cls):num_visual].transpose(1, 2).reshape(
             b, self.embed_dims, h, w)
         for up in self.upsamples:

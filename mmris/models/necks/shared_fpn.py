@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmris.models.layers import JointAttention
 from mmris.registry import MODELS
 from mmris.structures import (FeatureSpec, LevelSpec, SpecMismatchError,
                               VLFeatures, resolve_arg)
@@ -104,6 +105,10 @@ class SharedFPN(BaseRISNeck):
             are resized to (bilinear) when grids differ. Defaults to -1.
         sentence_token (str): Which output word is ``sentence``; see
             :func:`sentence_positions`. Defaults to 'auto'.
+        fusion (str): 'self' (Eq. 6, one self-attention over the joint
+            sequence), or Tab. VII(b)'s 'cross' / 'bidirectional' (see
+            :class:`~mmris.models.layers.JointAttention`). Defaults to
+            'self'.
         in_spec (FeatureSpec, optional): Declared input (fills omitted
             widths).
         init_cfg (dict, optional): Initialisation config.
@@ -119,6 +124,7 @@ class SharedFPN(BaseRISNeck):
                  use_cls: bool = True,
                  grid_level: int = -1,
                  sentence_token: str = 'auto',
+                 fusion: str = 'self',
                  in_spec=None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -173,11 +179,10 @@ class SharedFPN(BaseRISNeck):
         self.word_projs = nn.ModuleList(
             [nn.Linear(c, embed_dims)
              for c in word_dims]) if proj_per_modality else None
-        self.norms = nn.ModuleList(
-            [nn.LayerNorm(embed_dims) for _ in range(n)])
-        self.attns = nn.ModuleList([
-            nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
-            for _ in range(n)
+        # LN + MSA + residual per level (Eq. 6; Tab. VII(b) for the others)
+        self.fusion = fusion
+        self.fusions = nn.ModuleList([
+            JointAttention(embed_dims, num_heads, fusion) for _ in range(n)
         ])
         # W_f (Eq. 7)
         self.fuse = nn.Linear(n * embed_dims, embed_dims)
@@ -242,13 +247,7 @@ class SharedFPN(BaseRISNeck):
         for k in range(len(self.in_index)):
             vis, words = self._level_tokens(feats, k, (h, w), with_cls)
             x = torch.cat([vis, words], dim=1)
-            y = self.norms[k](x)
-            y = self.attns[k](y,
-                              y,
-                              y,
-                              key_padding_mask=pad,
-                              need_weights=False)[0]
-            fused.append(x + y)
+            fused.append(self.fusions[k](x, num_visual, pad))
         z = self.fuse(torch.cat(fused, dim=-1))
         words = z[:, num_visual:]
         fmap = z[:, int(with_cls):num_visual].transpose(1, 2).reshape(
