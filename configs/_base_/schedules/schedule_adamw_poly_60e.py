@@ -2,12 +2,16 @@
 # weight decay 5e-3, polynomial decay (power 0.9 per iteration, the LAVT
 # convention, A18; no warmup is stated), 60 epochs, BF16 autocast.
 # AutoAmpOptimWrapper is bf16 AMP on a GPU and float32 on a machine without
-# one. Only parameters with requires_grad reach the optimizer (frozen CLIP
-# weights are skipped by MMEngine's optimizer constructor).
+# one. Only parameters with requires_grad reach the optimizer: a non-empty
+# paramwise_cfg makes MMEngine's constructor skip frozen parameters (CLIP's
+# weights; the decoder in stage 1).
 optimizer = dict(
     type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=5e-3)
 optim_wrapper = dict(
-    type='AutoAmpOptimWrapper', dtype='bfloat16', optimizer=optimizer)
+    type='AutoAmpOptimWrapper',
+    dtype='bfloat16',
+    optimizer=optimizer,
+    paramwise_cfg=dict(custom_keys=dict()))
 max_epochs = 60
 param_scheduler = [
     dict(

@@ -11,7 +11,9 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(
-        type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=5e-3))
+        type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=5e-3),
+    # non-empty: frozen parameters are left out of the optimizer
+    paramwise_cfg=dict(custom_keys=dict()))
 max_epochs = 1
 param_scheduler = [
     dict(
