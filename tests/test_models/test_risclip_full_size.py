@@ -157,3 +157,22 @@ def test_risclip_b_stage2_training_step_on_cpu():
     assert all(k.startswith('decode_head.decoder.') for k in changed), [
         k for k in changed if not k.startswith('decode_head.decoder.')][:5]
     assert 'decode_head.decoder.stages.0.0.conv.weight' in changed
+
+
+def test_risclip_b_flops_at_640_match_shared_ris_table_vi():
+    """1380 GFLOPs (Shared-RIS Table VI, fvcore-style: one multiply-add
+    counts once) against the measured multiply-adds of one 640x640
+    forward (Refiner included)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    model = _meta_model(B2)
+    model.eval()
+    images = torch.randn(1, 3, 640, 640, device='meta')
+    metas = [dict(text='the man on the left in a red shirt',
+                  img_shape=(640, 640), batch_input_shape=(640, 640))]
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.encode_decode(images, metas)
+    macs = counter.get_total_flops() / 2
+    assert abs(macs / 1e9 - 1380) / 1380 < 0.02, macs / 1e9
+    convs = counter.get_flop_counts()['Global'][torch.ops.aten.convolution]
+    assert 0.70 < convs / 2 / macs < 0.73  # the Refiner: ~72 % (reference)
