@@ -348,3 +348,20 @@ def test_fine_tuned_variant_trains_clip():
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert 'backbone.visual_blocks.0.block.attn.in_proj_weight' in trainable
     assert names <= trainable
+
+
+def test_stage_one_under_bf16_autocast():
+    """Stage 1 trains under bf16 autocast (Table A1): the forward runs in
+    bf16 and the losses come out in float32, finite, with gradients."""
+    model = build_small(stage=1)
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(torch.randn(2, 3, 64, 64), make_samples())
+        feats = model.extract_feat(torch.randn(1, 3, 64, 64),
+                                   [dict(text='a dog')])
+    assert feats.extras['shared_visual'].dtype == torch.bfloat16
+    loss = losses['loss_dice'] + losses['loss_focal']
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    grad = model.backbone.cfe[0].s2v.weight.grad
+    assert grad is not None and grad.abs().sum() > 0

@@ -127,7 +127,9 @@ class RISCLIPHead(BaseRISHead):
         size = None
         if self.stage == 'refiner' and data_samples:
             size = tuple(data_samples[0].gt_sem_seg.shape[-2:])
-        return self.loss_by_feat(self.forward(feats, size), data_samples)
+        # losses in float32 (stage 1 runs under bf16 autocast)
+        return self.loss_by_feat(
+            self.forward(feats, size).float(), data_samples)
 
     def predict(self, feats: VLFeatures, batch_img_metas, test_cfg=None):
         """Logits at the network input size (see ``BaseRISHead``)."""
