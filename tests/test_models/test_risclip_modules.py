@@ -13,6 +13,9 @@ from mmris.models.layers import (Adapter, AdaptedCLIPBlock,
                                  CrossModalFusion, SKELayer)
 from mmris.models.utils import CLIPTokenizer, build_open_clip
 from mmris.registry import MODELS
+from mmris.utils import register_all_modules
+
+register_all_modules()
 
 
 def test_adapter_starts_at_zero_and_matches_formula():
@@ -236,7 +239,8 @@ def test_grounding_map_is_scaled_cosine_and_responds_to_the_sentence():
         torch.testing.assert_close(out.extras['grounding_map'], 10 * cos,
                                    atol=1e-5, rtol=1e-5)
         assert out.extras['grounding_map'].shape == (1, 1, 8, 8)
-        assert out.extras['backbone_visual'][0] is feats.visual[0]
+        assert out.backbone_visual[0] is feats.visual[0]
+        assert torch.equal(out.sentence_index, feats.sentence_index)
     # with trained (random) modules the map depends on the sentence
     model = build_small()
     randomize_(model, std=0.05)
@@ -365,3 +369,82 @@ def test_stage_one_under_bf16_autocast():
     loss.backward()
     grad = model.backbone.cfe[0].s2v.weight.grad
     assert grad is not None and grad.abs().sum() > 0
+
+
+def test_output_specs_match_the_features():
+    model = build_small()
+    model.eval()
+    bb_spec = model.backbone.output_spec()
+    assert model.head_in_spec is not None
+    with torch.no_grad():
+        feats = model.backbone(torch.randn(1, 3, 64, 64), ['a dog'])
+        out = model.neck(feats)
+    for spec, f in ((bb_spec, feats), (model.head_in_spec, out)):
+        assert spec.channels == tuple(v.shape[1] for v in f.visual)
+        assert spec.word_dims == f.words.shape[-1]
+        assert spec.sentence_dims == f.sentence.shape[-1]
+        assert set(spec.extras) <= set(f.extras)
+        assert f.sentence_index is not None
+        for i, v in enumerate(f.visual):
+            assert v.shape[-2:] == spec.grid(i)
+    assert bb_spec.extra_dim('shared_visual') == 64
+    assert 'grounding_map' in model.head_in_spec.extras
+    # widths left out of a config come from the specs
+    from risclip_test_utils import small_model_cfg
+    cfg = small_model_cfg()
+    cfg['neck'].pop('embed_dims')
+    for key in ('in_channels', 'output_stride'):
+        cfg['decode_head'].pop(key)
+    model = MODELS.build(cfg)
+    assert model.neck.embed_dims == 64
+    assert model.decode_head.output_stride == 8
+    assert model.decode_head.decoder.stages[0][0].conv.in_channels == 96 + 48
+
+
+def test_head_without_grounding_map_is_refused_at_build():
+    from mmris.structures import SpecMismatchError
+    from risclip_test_utils import small_model_cfg
+    cfg = small_model_cfg()
+    cfg.pop('neck')
+    with pytest.raises(SpecMismatchError, match='grounding'):
+        MODELS.build(cfg)
+    cfg = small_model_cfg()
+    cfg['neck']['embed_dims'] = 32
+    with pytest.raises(SpecMismatchError, match='embed_dims'):
+        MODELS.build(cfg)
+
+
+def test_ske_neck_and_refiner_after_a_plain_clip_vit():
+    """SKE on another backbone: it projects visual[-1] and the words into
+    its space (widths from the backbone's spec) and the Refiner reads the
+    backbone's taps; the loss reaches the backbone."""
+    cfg = dict(
+        type='RefSegmentor',
+        backbone=dict(type='CLIPViT', model_cfg=SMALL_CLIP, img_size=64,
+                      context_length=12, out_indices=(0, 1, 2, 3)),
+        neck=dict(type='SKENeck', embed_dims=32, num_layers=1, num_heads=2),
+        decode_head=dict(type='RISCLIPHead', stage='refiner'),
+        data_preprocessor=dict(type='SegDataPreProcessor', size=(64, 64)))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    assert model.neck.visual_proj.in_features == 96
+    assert model.neck.word_proj.in_features == 64
+    assert model.decode_head.output_stride == 8
+    losses = train_step(model, torch.randn(2, 3, 64, 64), make_samples())
+    assert losses['loss_dice'] > 0
+    assert model.backbone.resblocks[0].attn.in_proj_weight.grad is not None
+
+
+def test_cris_head_after_risclip_and_ske():
+    """Another head on RISCLIP: the CRIS head reads the SKE'd map, words
+    and t_eos (all d-dimensional) with widths from the spec."""
+    from risclip_test_utils import small_model_cfg
+    cfg = small_model_cfg()
+    cfg['trainable'] = None
+    cfg['decode_head'] = dict(type='CRISHead', num_layers=1, num_heads=2,
+                              ffn_dims=32, proj_channels=16)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    losses = train_step(model, torch.randn(2, 3, 64, 64), make_samples())
+    assert torch.isfinite(sum(v for k, v in losses.items()
+                              if k.startswith('loss')))

@@ -46,9 +46,11 @@ model = dict(
         out_indices=(0, 1, 2, 3),  # V_1..V_4 for the Refiner (Sec. 3.4)
         maskclip=True,  # MaskCLIP value path in the last layer (Sec. 3.1)
         freeze_clip=True),
+    # widths and strides the backbone declares (output_spec()) are left out:
+    # SKE runs in CLIP's shared space (640-d for B, 768-d for L), the
+    # Refiner reads 896 (B) / 1024 (L) channels and ends at the input size
     neck=dict(
         type='SKENeck',
-        embed_dims=640,
         num_layers=6,  # Table A1
         num_heads=8,  # Table A1
         mlp_ratio=4.0,  # A11
@@ -58,11 +60,9 @@ model = dict(
         grounding_bias_init=0.0),
     decode_head=dict(
         type='RISCLIPHead',
-        in_channels=896,
-        channels=448,  # C_v / 2 (A15)
+        channels=None,  # C_v / 2 = 448 (B) / 512 (L) (A15)
         in_index=(0, 1, 2, 3),
         stage='locator',
-        output_stride=16,
         target_downsample='area',  # soft patch-level mask (A17)
         norm_cfg=dict(type='BN'),
         act_cfg=dict(type='ReLU'),

@@ -22,9 +22,9 @@ RISCLIP (Kim et al., NAACL 2024), Sec. 3.1-3.2, Eq. 1-3, App. A.1, Table A1:
 Outputs (:class:`~mmris.structures.VLFeatures`): ``visual`` = the patch maps
 of the image layers ``out_indices`` (default layers 1-4, which the Refiner
 reads), ``words`` = ``ln_final`` outputs (B, L, C_t), ``sentence`` = t_eos in
-the shared space (B, d), ``extras['shared_visual']`` (B, d, h, w) and
-``extras['shared_words']`` (B, L, d) for the SKE neck, and
-``extras['sentence_index']`` (B,) = the EOT positions.
+the shared space (B, d), ``sentence_index`` (B,) = the EOT positions, and
+``extras['shared_visual']`` (B, d, h, w) and ``extras['shared_words']``
+(B, L, d) for the SKE neck (declared by :meth:`output_spec`).
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -36,7 +36,7 @@ from torch import Tensor
 from mmris.models.layers import AdaptedCLIPBlock, CrossModalFeatureExtraction
 from mmris.models.utils import CLIPTokenizer, build_open_clip
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 from .clip_vit import resize_pos_embed
 
 __all__ = ['RISCLIPBackbone']
@@ -227,6 +227,22 @@ class RISCLIPBackbone(BaseModule):
         """Channels of the ``visual`` maps."""
         return [self.visual_dims] * len(self.out_indices)
 
+    def output_spec(self) -> FeatureSpec:
+        """``out_indices`` levels of ``C_v`` channels at the patch stride
+        with CLS; words ``C_t``; sentence (t_eos) and the shared-space
+        extras ``d``; EOT sentence index."""
+        level = LevelSpec(self.visual_dims, self.patch_size[0], has_cls=True)
+        return FeatureSpec(
+            visual=(level, ) * len(self.out_indices),
+            word_dims=self.text_dims,
+            sentence_dims=self.embed_dims,
+            has_sentence_index=True,
+            extras=('visual_layer_ids', 'shared_visual', 'shared_words'),
+            extra_dims=(('shared_visual', self.embed_dims),
+                        ('shared_words', self.embed_dims)),
+            img_size=self.img_size,
+            source='RISCLIPBackbone')
+
     # ------------------------------------------------------------------
     def embed_image(self, images: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         """Patch embedding + CLS + positions + ``ln_pre``: (B, 1+HW, C_v)."""
@@ -314,8 +330,8 @@ class RISCLIPBackbone(BaseModule):
             word_pad_mask=pad_mask,
             sentence=sentence,
             visual_cls=[x[:, 0] for x in taps],
+            sentence_index=eot,
             extras=dict(
                 visual_layer_ids=self.out_indices,
                 shared_visual=patches.transpose(1, 2).reshape(b, -1, h, w),
-                shared_words=shared_words,
-                sentence_index=eot))
+                shared_words=shared_words))

@@ -23,7 +23,8 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import (FeatureSpec, SpecMismatchError, VLFeatures,
+                              resolve_arg)
 from .base_ris_head import IGNORE_INDEX, BaseRISHead, stack_gt_masks
 from .refiner_decoder import RefinerDecoder
 
@@ -37,14 +38,15 @@ class RISCLIPHead(BaseRISHead):
     """Grounding-map loss (stage 1) or Refiner decoder (stage 2).
 
     Args:
-        in_channels (int): Channels of V_1..V_4 (896 for RISCLIP-B, 1024 for
-            RISCLIP-L).
+        in_channels (int, optional): Channels of V_1..V_4 (896 for
+            RISCLIP-B, 1024 for RISCLIP-L); from ``in_spec`` when left out.
         channels (int, optional): Refiner width; None: ``in_channels // 2``.
         in_index (Sequence[int]): Positions of V_1..V_4 in the backbone's
             ``visual`` list. Defaults to (0, 1, 2, 3).
         stage (str): 'locator' or 'refiner'.
-        output_stride (int): Output size / grounding-map size (the patch
-            size: 16 for B, 14 for L), used when the input size is unknown.
+        output_stride (int, optional): Output size / grounding-map size (the
+            patch size: 16 for B, 14 for L), used when the input size is
+            unknown; from ``in_spec`` when left out, else 16.
         map_key (str): Key of the grounding map in ``extras``.
         target_downsample (str): How the mask is reduced to the logits'
             size when they differ: 'area' (soft) or 'nearest'.
@@ -52,15 +54,19 @@ class RISCLIPHead(BaseRISHead):
         act_cfg (dict): Refiner activation. Defaults to ReLU.
         loss_decode (list[dict]): Losses. Defaults to Dice 1.0 + Focal 1.75.
         align_corners (bool): For resizes. Defaults to False.
+        in_spec (FeatureSpec, optional): Declared input (set by
+            :class:`RefSegmentor`): fills and checks ``in_channels`` and
+            ``output_stride``; a declared input without a grounding map is
+            refused.
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self,
-                 in_channels: int = 896,
+                 in_channels: Optional[int] = None,
                  channels: Optional[int] = None,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  stage: str = 'locator',
-                 output_stride: int = 16,
+                 output_stride: Optional[int] = None,
                  map_key: str = 'grounding_map',
                  target_downsample: str = 'area',
                  norm_cfg: dict = dict(type='BN'),
@@ -69,9 +75,32 @@ class RISCLIPHead(BaseRISHead):
                               dict(type='MaskFocalLoss', alpha=0.65,
                                    gamma=2.0, loss_weight=1.75)),
                  align_corners: bool = False,
+                 in_spec: Optional[FeatureSpec] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(loss_decode=list(loss_decode),
                          align_corners=align_corners, init_cfg=init_cfg)
+        derived_in = derived_stride = None
+        if in_spec is not None:
+            if map_key not in in_spec.extras:
+                raise SpecMismatchError(
+                    f'RISCLIPHead needs extras["{map_key}"] (the grounding '
+                    f'map); {in_spec.describe()}. Put an SKENeck before it.')
+            levels = [in_spec.level(i) for i in in_index]
+            widths = {level.channels for level in levels}
+            strides = {level.stride for level in levels}
+            if len(widths) != 1 or len(strides) != 1:
+                raise SpecMismatchError(
+                    'RISCLIPHead reads V_i of one width on one grid, got '
+                    f'channels {sorted(widths)} / strides {sorted(strides)} '
+                    f'at in_index={tuple(in_index)}')
+            derived_in, derived_stride = widths.pop(), strides.pop()
+        in_channels = resolve_arg('RISCLIPHead', 'in_channels', in_channels,
+                                  derived_in)
+        if output_stride is None:
+            output_stride = derived_stride or 16
+        else:
+            output_stride = resolve_arg('RISCLIPHead', 'output_stride',
+                                        output_stride, derived_stride)
         if stage not in STAGES:
             raise ValueError(f'stage must be one of {STAGES}, got {stage!r}')
         if target_downsample not in ('area', 'nearest'):
@@ -85,7 +114,6 @@ class RISCLIPHead(BaseRISHead):
         self.decoder = RefinerDecoder(
             in_channels, channels, num_stages=len(self.in_index),
             norm_cfg=norm_cfg, act_cfg=act_cfg, align_corners=align_corners)
-        self._out_size = None
 
     def _grounding_map(self, feats: VLFeatures) -> Tensor:
         if self.map_key not in feats.extras:
@@ -94,9 +122,9 @@ class RISCLIPHead(BaseRISHead):
         return feats.extras[self.map_key]
 
     def _levels(self, feats: VLFeatures):
-        visual = getattr(feats, 'backbone_visual', None)
+        visual = feats.backbone_visual
         if visual is None:
-            visual = feats.extras.get('backbone_visual', feats.visual)
+            visual = feats.visual
         return [visual[i] for i in self.in_index]
 
     def forward(self, feats: VLFeatures,

@@ -13,16 +13,18 @@ grounding of Table 3's first rows (MaskCLIP features, no SKE).
 
 Inputs: the shared-space patches and words from the backbone
 (``extras['shared_visual']`` (B, d, h, w), ``extras['shared_words']``
-(B, L, d)) and the EOT positions ``extras['sentence_index']``. For a
-backbone that does not provide them, ``in_channels`` / ``word_dims`` add
-learned projections of ``visual[-1]`` and ``words`` into a ``embed_dims``
-space, and the sentence token is the last real word unless
-``sentence_index`` is given.
+(B, L, d)) and the EOT positions ``sentence_index``. For a backbone that does
+not provide them (its ``output_spec()`` declares no ``shared_visual``),
+``in_channels`` / ``word_dims`` (taken from ``in_spec`` when left out) add
+learned projections of ``visual[-1]`` and ``words`` into an ``embed_dims``
+space, and the sentence token is the last real word when the backbone gives
+no ``sentence_index``.
 
 Output: the input container with ``extras['grounding_map']`` (logits),
-``extras['backbone_visual']`` (the input ``visual`` list, which the Refiner
-reads), ``visual`` = input maps + the SKE'd patch map (B, d, h, w), ``words``
-= the SKE'd words (B, L, d) and ``sentence`` = the SKE'd t_eos (B, d).
+``backbone_visual`` (the input ``visual`` list, which the Refiner reads),
+``visual`` = input maps + the SKE'd patch map (B, d, h, w), ``words`` = the
+SKE'd words (B, L, d), ``sentence`` = the SKE'd t_eos (B, d) and
+``sentence_index``.
 """
 import math
 from typing import Optional
@@ -34,7 +36,8 @@ from torch import Tensor
 
 from mmris.models.layers import SKELayer
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import (FeatureSpec, LevelSpec, SpecMismatchError,
+                              VLFeatures, resolve_arg)
 from .base_ris_neck import BaseRISNeck
 
 __all__ = ['SKENeck']
@@ -45,8 +48,9 @@ class SKENeck(BaseRISNeck):
     """SKE layers and the patch-level grounding map.
 
     Args:
-        embed_dims (int): Shared-space width d (640 for RISCLIP-B, 768 for
-            RISCLIP-L).
+        embed_dims (int, optional): Shared-space width d (640 for RISCLIP-B,
+            768 for RISCLIP-L); from ``in_spec``'s ``shared_visual`` when
+            left out.
         num_layers (int): SKE layers. Defaults to 6 (Table 5c).
         num_heads (int): Attention heads. Defaults to 8 (Table A1).
         mlp_ratio (float): MLP width / d. Defaults to 4.
@@ -59,11 +63,15 @@ class SKENeck(BaseRISNeck):
             ``extras['shared_visual']``.
         word_dims (int, optional): Width of ``words``; set it to project
             them instead of reading ``extras['shared_words']``.
+        in_spec (FeatureSpec, optional): Declared input (set by
+            :class:`RefSegmentor`): fills ``embed_dims`` from a backbone
+            with shared-space extras, else ``in_channels`` / ``word_dims``
+            (projection mode).
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self,
-                 embed_dims: int = 640,
+                 embed_dims: Optional[int] = None,
                  num_layers: int = 6,
                  num_heads: int = 8,
                  mlp_ratio: float = 4.0,
@@ -73,8 +81,26 @@ class SKENeck(BaseRISNeck):
                  grounding_bias_init: float = 0.0,
                  in_channels: Optional[int] = None,
                  word_dims: Optional[int] = None,
+                 in_spec: Optional[FeatureSpec] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        shared = None
+        if in_spec is not None:
+            shared = in_spec.extra_dim('shared_visual')
+            if shared is None:  # another backbone: project its features
+                in_channels = resolve_arg('SKENeck', 'in_channels',
+                                          in_channels,
+                                          in_spec.level(-1).channels)
+                word_dims = resolve_arg('SKENeck', 'word_dims', word_dims,
+                                        in_spec.word_dims)
+            elif in_channels is not None or word_dims is not None:
+                raise SpecMismatchError(
+                    'SKENeck: in_channels / word_dims project the backbone '
+                    'features, but the backbone gives shared-space extras '
+                    f'({shared}-d); leave them out')
+        embed_dims = resolve_arg(
+            'SKENeck', 'embed_dims', embed_dims,
+            shared if in_channels is None else None)
         if num_layers < 0:
             raise ValueError(f'num_layers must be >= 0, got {num_layers}')
         if grounding_scale_init <= 0:
@@ -93,6 +119,24 @@ class SKENeck(BaseRISNeck):
             torch.tensor(math.log(grounding_scale_init)))
         self.grounding_bias = nn.Parameter(
             torch.tensor(float(grounding_bias_init)))
+        self._out_spec = None
+        if in_spec is not None:
+            stride = in_spec.level(-1).stride
+            self._out_spec = in_spec.replace(
+                visual=tuple(in_spec.visual) + (LevelSpec(embed_dims,
+                                                          stride), ),
+                word_dims=embed_dims,
+                sentence_dims=embed_dims,
+                word_level_dims=None,
+                has_joint=False,
+                has_sentence_index=True,
+                extras=tuple(in_spec.extras) + ('grounding_map', ),
+                source='SKENeck')
+
+    def output_spec(self) -> Optional[FeatureSpec]:
+        """Input levels + the SKE'd map (d channels, same stride); words
+        and sentence in d; ``extras['grounding_map']``."""
+        return self._out_spec
 
     def _inputs(self, feats: VLFeatures):
         extras = feats.extras
@@ -118,9 +162,7 @@ class SKENeck(BaseRISNeck):
             if x.shape[-1] != self.embed_dims:
                 raise ValueError(f'SKENeck: {name} have width {x.shape[-1]}'
                                  f', embed_dims is {self.embed_dims}')
-        index = getattr(feats, 'sentence_index', None)
-        if index is None:
-            index = extras.get('sentence_index')
+        index = feats.sentence_index
         if index is None:  # last real token
             index = feats.word_valid_mask.long().sum(1) - 1
         return patches, tuple(size), words, index
@@ -151,12 +193,14 @@ class SKENeck(BaseRISNeck):
         grounding = self.grounding(patches, sentence, size)
         ske_map = patches.transpose(1, 2).reshape(b, -1, *size)
         extras = dict(feats.extras)
-        extras.update(grounding_map=grounding,
-                      backbone_visual=list(feats.visual),
-                      sentence_index=index)
+        extras.update(grounding_map=grounding)
         return feats.replace(
             visual=list(feats.visual) + [ske_map],
             words=words,
             sentence=sentence,
+            sentence_index=index,
             visual_cls=None,
+            word_levels=None,
+            joint_levels=None,
+            backbone_visual=feats.backbone_visual or list(feats.visual),
             extras=extras)

@@ -2,10 +2,12 @@ from .batch_norm import SafeBatchNorm1d
 from .clip_tokenizer import CLIPTokenizer
 from .coord_feats import concat_coord_feats, coord_feats
 from .open_clip_utils import build_open_clip
+from .spec_build import build_with_spec, output_spec_of, takes_spec
 from .positional_encoding import (sine_positional_encoding_1d,
                                   sine_positional_encoding_2d)
 
 __all__ = [
     'SafeBatchNorm1d', 'CLIPTokenizer', 'build_open_clip', 'coord_feats', 'concat_coord_feats',
-    'sine_positional_encoding_1d', 'sine_positional_encoding_2d'
+    'sine_positional_encoding_1d', 'sine_positional_encoding_2d',
+    'build_with_spec', 'output_spec_of', 'takes_spec'
 ]
