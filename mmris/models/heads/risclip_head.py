@@ -17,7 +17,6 @@ whole model); which parts train is set by the segmentor
 """
 from typing import Optional, Sequence, Tuple
 
-import torch
 import torch.nn.functional as F
 from mmseg.utils import SampleList
 from torch import Tensor

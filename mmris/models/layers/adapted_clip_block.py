@@ -73,7 +73,8 @@ class AdaptedCLIPBlock(nn.Module):
         self.temperature = (nn.Parameter(torch.ones(()))
                             if temperature and not maskclip else None)
 
-    def attention(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
+    def attention(self, x: Tensor,
+                  attn_mask: Optional[Tensor] = None) -> Tensor:
         """Self-attention of the wrapped block (or its MaskCLIP value path).
 
         Args:

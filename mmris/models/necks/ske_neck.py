@@ -146,7 +146,8 @@ class SKENeck(BaseRISNeck):
             size = feats.visual[-1].shape[-2:]
         elif 'shared_visual' in extras:
             shared = extras['shared_visual']
-            patches, size = shared.flatten(2).transpose(1, 2), shared.shape[-2:]
+            patches = shared.flatten(2).transpose(1, 2)
+            size = shared.shape[-2:]
         else:
             raise KeyError('SKENeck needs extras["shared_visual"] (from '
                            'RISCLIPBackbone) or in_channels to project '
