@@ -22,7 +22,9 @@ build RISCLIP-B for real and run one step of each stage on CPU. The step
 runs at ``MMRIS_RISCLIP_STEP_SIZE`` (default 224 = 14x14 tokens, the model
 and its weights are the full-size ones; positions are resized on the fly):
 at the config's 640x640 one CPU step takes minutes (stage 1: about 2.5 min,
-stage 2: about 4.5 min on a loaded 2-core machine, 1.4 TMAC per forward).
+stage 2: about 4.5 min on a loaded 2-core machine, 1.4 TMAC per forward;
+measured 143 s and 265 s, peak memory 6.6 GB, both passing with
+``MMRIS_RISCLIP_STEP_SIZE=640``).
 """
 import os
 
