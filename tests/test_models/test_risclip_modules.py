@@ -448,3 +448,25 @@ def test_cris_head_after_risclip_and_ske():
     losses = train_step(model, torch.randn(2, 3, 64, 64), make_samples())
     assert torch.isfinite(sum(v for k, v in losses.items()
                               if k.startswith('loss')))
+
+
+def test_clip_weights_from_a_local_file_and_missing_file(tmp_path):
+    """The backbone loads an open_clip state dict from a local file; a
+    configured file that is missing gives a warning and random weights."""
+    clip = _plain_clip(seed=3)
+    path = str(tmp_path / 'clip.pt')
+    torch.save(clip.state_dict(), path)
+    torch.manual_seed(0)
+    backbone = MODELS.build(
+        dict(type='RISCLIPBackbone', model_cfg=SMALL_CLIP, pretrained=path,
+             img_size=32, context_length=16, num_cfe=1))
+    assert torch.equal(backbone.conv1.weight, clip.visual.conv1.weight)
+    assert torch.equal(backbone.text_blocks[2].block.attn.in_proj_weight,
+                       clip.transformer.resblocks[2].attn.in_proj_weight)
+    assert torch.equal(backbone.positional_embedding,
+                       clip.visual.positional_embedding)  # 4x4 grid kept
+    with pytest.warns(UserWarning, match='RANDOM weights'):
+        MODELS.build(
+            dict(type='RISCLIPBackbone', model_cfg=SMALL_CLIP,
+                 pretrained=str(tmp_path / 'missing.pt'), img_size=32,
+                 context_length=16, num_cfe=1))
