@@ -3,5 +3,11 @@ from .clip_text_encoder import CLIPTextEncoder
 from .clip_vit import CLIPViT
 from .beit3 import BEiT3
 from .dense_attention_pool import DenseAttentionPool2d
+from .risclip_backbone import RISCLIPBackbone
 
+<<<<<<< HEAD
 __all__ = ['CLIPTextEncoder', 'CLIPResNet', 'DenseAttentionPool2d', 'CLIPViT', 'BEiT3']
+=======
+__all__ = ['CLIPTextEncoder', 'CLIPResNet', 'DenseAttentionPool2d', 'CLIPViT',
+           'RISCLIPBackbone']
+>>>>>>> main

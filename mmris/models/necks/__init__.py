@@ -4,8 +4,9 @@ from .cris_neck import CRISNeck
 from .sequential_neck import SequentialNeck
 from .shared_fpn import SharedFPN
 from .simple_feature_pyramid import SimpleFeaturePyramid
+from .ske_neck import SKENeck
 
 __all__ = [
     'BaseRISNeck', 'CRISNeck', 'ASDANeck', 'SequentialNeck',
-    'SimpleFeaturePyramid', 'SharedFPN'
+    'SimpleFeaturePyramid', 'SKENeck', 'SharedFPN'
 ]
