@@ -5,9 +5,5 @@ from .beit3 import BEiT3
 from .dense_attention_pool import DenseAttentionPool2d
 from .risclip_backbone import RISCLIPBackbone
 
-<<<<<<< HEAD
-__all__ = ['CLIPTextEncoder', 'CLIPResNet', 'DenseAttentionPool2d', 'CLIPViT', 'BEiT3']
-=======
 __all__ = ['CLIPTextEncoder', 'CLIPResNet', 'DenseAttentionPool2d', 'CLIPViT',
-           'RISCLIPBackbone']
->>>>>>> main
+           'RISCLIPBackbone', 'BEiT3']

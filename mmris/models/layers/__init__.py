@@ -1,16 +1,14 @@
 """Building blocks shared by the methods' necks and heads (docs/design.md
 section 2.4): one attention-layer family and one sine positional encoding;
-RISCLIP's Adapter, adapted CLIP block, CFE, cross-modal fusion and SKE layer.
+RISCLIP's Adapter, adapted CLIP block, CFE, cross-modal fusion and SKE layer;
+BEiT-3's multiway experts and Shared-RIS's joint attention.
 Conv-norm-activation blocks are mmcv's ``ConvModule``."""
-<<<<<<< HEAD
-from .joint_attention import FUSION_MODES, JointAttention
-from .multiway import Multiway
-=======
 from .adapter import Adapter
 from .adapted_clip_block import AdaptedCLIPBlock
 from .cross_modal_feature_extraction import CrossModalFeatureExtraction
 from .cross_modal_fusion import CrossModalFusion
->>>>>>> main
+from .joint_attention import FUSION_MODES, JointAttention
+from .multiway import Multiway
 from .positional_encoding import (sine_positional_encoding_1d,
                                   sine_positional_encoding_2d)
 from .ske_layer import SKELayer
@@ -18,11 +16,7 @@ from .transformer_layer import FFN, TransformerLayer, TransformerStack
 
 __all__ = [
     'sine_positional_encoding_1d', 'sine_positional_encoding_2d', 'FFN',
-<<<<<<< HEAD
-    'TransformerLayer', 'TransformerStack', 'Multiway', 'JointAttention',
-    'FUSION_MODES'
-=======
     'TransformerLayer', 'TransformerStack', 'Adapter', 'AdaptedCLIPBlock',
-    'CrossModalFeatureExtraction', 'CrossModalFusion', 'SKELayer'
->>>>>>> main
+    'CrossModalFeatureExtraction', 'CrossModalFusion', 'SKELayer', 'Multiway',
+    'JointAttention', 'FUSION_MODES'
 ]
