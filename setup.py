@@ -42,6 +42,8 @@ INSTALL_REQUIRES = [
     'mmpretrain>=1.2.0,<1.3',
     'open_clip_torch>=3.0,<4',
     'pycocotools>=2.0.7,<3',
+    # BEiT-3's XLM-R tokenizer (Shared-RIS)
+    'sentencepiece>=0.1.99,<0.3',
     'numpy>=1.24,<3',
     'opencv-python-headless>=4.8,<6',
 ]

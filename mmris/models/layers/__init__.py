@@ -1,11 +1,22 @@
 """Building blocks shared by the methods' necks and heads (docs/design.md
-section 2.4): one attention-layer family and one sine positional encoding.
+section 2.4): one attention-layer family and one sine positional encoding;
+RISCLIP's Adapter, adapted CLIP block, CFE, cross-modal fusion and SKE layer;
+BEiT-3's multiway experts and Shared-RIS's joint attention.
 Conv-norm-activation blocks are mmcv's ``ConvModule``."""
+from .adapter import Adapter
+from .adapted_clip_block import AdaptedCLIPBlock
+from .cross_modal_feature_extraction import CrossModalFeatureExtraction
+from .cross_modal_fusion import CrossModalFusion
+from .joint_attention import FUSION_MODES, JointAttention
+from .multiway import Multiway
 from .positional_encoding import (sine_positional_encoding_1d,
                                   sine_positional_encoding_2d)
+from .ske_layer import SKELayer
 from .transformer_layer import FFN, TransformerLayer, TransformerStack
 
 __all__ = [
     'sine_positional_encoding_1d', 'sine_positional_encoding_2d', 'FFN',
-    'TransformerLayer', 'TransformerStack'
+    'TransformerLayer', 'TransformerStack', 'Adapter', 'AdaptedCLIPBlock',
+    'CrossModalFeatureExtraction', 'CrossModalFusion', 'SKELayer', 'Multiway',
+    'JointAttention', 'FUSION_MODES'
 ]

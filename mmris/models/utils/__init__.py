@@ -1,4 +1,5 @@
 from .batch_norm import SafeBatchNorm1d
+from .beit3_tokenizer import BEiT3Tokenizer
 from .clip_tokenizer import CLIPTokenizer
 from .coord_feats import concat_coord_feats, coord_feats
 from .open_clip_utils import build_open_clip
@@ -9,5 +10,5 @@ from .positional_encoding import (sine_positional_encoding_1d,
 __all__ = [
     'SafeBatchNorm1d', 'CLIPTokenizer', 'build_open_clip', 'coord_feats', 'concat_coord_feats',
     'sine_positional_encoding_1d', 'sine_positional_encoding_2d',
-    'build_with_spec', 'output_spec_of', 'takes_spec'
+    'build_with_spec', 'output_spec_of', 'takes_spec', 'BEiT3Tokenizer'
 ]

@@ -1,0 +1,51 @@
+# Shared-RIS with BEiT-3 large trained on the combined RefCOCO family
+# (S Tab. II double dagger, Tab. IX dagger): RefCOCO + RefCOCO+ + RefCOCOg
+# (UMD) train, without any image of their val / test splits (see
+# ../_base_/datasets/refcoco_family.py); evaluated on every val / test split
+# of the three datasets. Model and recipe of
+# shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py.
+_base_ = './shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py'
+eval_images = [
+    dict(dataset='refcoco', split_by='unc', splits=['val', 'testA', 'testB']),
+    dict(dataset='refcoco+', split_by='unc', splits=['val', 'testA', 'testB']),
+    dict(dataset='refcocog', split_by='umd', splits=['val', 'test']),
+    dict(dataset='refcocog', split_by='google', splits=['val']),
+]
+train_sources = [('refcoco', 'unc'), ('refcoco+', 'unc'), ('refcocog', 'umd')]
+eval_sources = [('refcoco', 'unc', ['val', 'testA', 'testB']),
+                ('refcoco+', 'unc', ['val', 'testA', 'testB']),
+                ('refcocog', 'umd', ['val', 'test']),
+                ('refcocog', 'google', ['val'])]
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(
+                type='RefCOCODataset',
+                data_root='data/',
+                dataset=name,
+                split_by=split_by,
+                split='train',
+                sample_unit='ref',
+                exclude_images_of=eval_images,
+                pipeline=_base_.train_pipeline)
+            for name, split_by in train_sources
+        ]))
+val_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(
+                type='RefCOCODataset',
+                data_root='data/',
+                dataset=name,
+                split_by=split_by,
+                split=splits,
+                sample_unit='sentence',
+                test_mode=True,
+                pipeline=_base_.test_pipeline)
+            for name, split_by, splits in eval_sources
+        ]))
+test_dataloader = val_dataloader
