@@ -4,40 +4,12 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Tuple
 
+from mmris.testing import make_tiny_spm  # noqa: F401 (re-exported)
+
 #: A reduced BEiT-3 (random weights).
 TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=4, ffn_dims=64)
 TINY_VOCAB = 300
 TINY_TEXT_POS = 40
-
-_WORDS = ('left right middle front back top bottom small large big little '
-          'red blue green yellow white black brown man woman person guy girl '
-          'boy child dog cat horse car bus chair table bottle cup bowl pizza '
-          'elephant giraffe zebra sheep cow bed couch plant umbrella shirt '
-          'with the a an of on in near behind next to holding wearing').split()
-
-
-def make_tiny_spm(folder: str, vocab_size: int = 120) -> str:
-    """Train a small sentencepiece model offline (about a second).
-
-    Returns:
-        str: Path of the ``.model`` file (the default ``unk=0, bos=1,
-        eos=2`` layout of ``beit3.spm``).
-    """
-    import sentencepiece as spm
-    os.makedirs(folder, exist_ok=True)
-    corpus = osp.join(folder, 'corpus.txt')
-    with open(corpus, 'w') as f:
-        for i in range(400):
-            words = [_WORDS[(i * 7 + j * 13) % len(_WORDS)] for j in range(6)]
-            f.write(' '.join(words) + '\n')
-    prefix = osp.join(folder, 'tiny_beit3')
-    spm.SentencePieceTrainer.train(
-        input=corpus,
-        model_prefix=prefix,
-        vocab_size=vocab_size,
-        hard_vocab_limit=False,
-        minloglevel=2)
-    return prefix + '.model'
 
 
 def official_layout(embed_dims: int,

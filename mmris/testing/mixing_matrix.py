@@ -9,6 +9,7 @@ the module before it (``in_channels``, ``word_dims``, ``sentence_dims``,
 mixed config.
 """
 import itertools
+import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -23,6 +24,9 @@ __all__ = [
 
 #: Input size of the matrix (not the 416 / 480 / 640 of the paper configs).
 IMG_SIZE = 96
+
+#: Placeholder for the path of a tiny sentencepiece model (BEiT-3).
+TINY_SPM = '<tiny-spm>'
 
 _TEXT = dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=1)
 
@@ -51,6 +55,30 @@ BACKBONES: 'OrderedDict[str, dict]' = OrderedDict([
          context_length=8,
          out_indices=(3, 4, 5, 6, 7, 8, 11),
          sentence_levels=True)),
+    ('BEiT3',
+     dict(
+         type='BEiT3',
+         arch=dict(embed_dims=32, num_layers=4, num_heads=4, ffn_dims=64),
+         img_size=IMG_SIZE,
+         out_indices=(0, 1, 2, 3),
+         vocab_size=300,
+         max_text_positions=40,
+         # a tiny sentencepiece model trained on the fly (tiny_spm_path)
+         spm_path=TINY_SPM,
+         context_length=8)),
+    ('RISCLIPBackbone',
+     dict(
+         type='RISCLIPBackbone',
+         model_cfg=dict(
+             embed_dim=32,
+             vision_cfg=dict(
+                 image_size=32, layers=4, width=48, patch_size=16,
+                 head_width=16),
+             text_cfg=dict(_TEXT, layers=4)),
+         img_size=IMG_SIZE,
+         context_length=8,
+         num_cfe=2,
+         out_indices=(0, 1, 2, 3))),
 ])
 
 #: Necks at reduced size; None = no neck; a list = necks in a row.
@@ -62,6 +90,8 @@ NECKS: 'OrderedDict[str, Union[None, dict, List[dict]]]' = OrderedDict([
         dict(type='CRISNeck', out_channels=32)
     ]),
     ('ASDANeck', dict(type='ASDANeck', out_channels=32)),
+    ('SharedFPN', dict(type='SharedFPN', embed_dims=32, num_heads=2)),
+    ('SKENeck', dict(type='SKENeck', num_layers=1, num_heads=2)),
 ])
 
 #: Heads at reduced size.
@@ -82,6 +112,9 @@ HEADS: 'OrderedDict[str, dict]' = OrderedDict([
          ffn_dims=32,
          wcg_ffn_dims=32,
          decoder_channels=16)),
+    ('SharedMaskDecoder',
+     dict(type='SharedMaskDecoder', embed_dims=32, num_heads=2)),
+    ('RISCLIPHead', dict(type='RISCLIPHead', stage='refiner', channels=16)),
 ])
 
 Combination = Tuple[str, str, str]
@@ -107,6 +140,9 @@ def matrix_cfg(backbone: str,
             size=(img_size, img_size)),
         backbone=dict(BACKBONES[backbone]),
         decode_head=dict(HEADS[head]))
+    if cfg['backbone'].get('spm_path') == TINY_SPM:
+        from .tiny_spm import tiny_spm_path
+        cfg['backbone']['spm_path'] = tiny_spm_path()
     if 'img_size' in cfg['backbone']:
         cfg['backbone']['img_size'] = img_size
     if NECKS[neck] is not None:
@@ -159,11 +195,14 @@ def make_batch(batch_size: int = 2,
 
 
 def _short(message: Optional[str]) -> str:
-    """The reason of a build error, without the input description."""
+    """The reason of a build error, without the description of the input
+    (which the full error message carries)."""
     if message is None:
         return ''
     reason = message.split('): ', 1)[-1]
-    return reason.replace('|', '/').replace('\n', ' ')
+    reason = re.sub(r'[;:,]?\s*(?:neck |backbone )?\S+ gives visual '
+                    r'\[.*? at \d+x\d+', '', reason)
+    return reason.replace('|', '/').replace('\n', ' ').strip()
 
 
 def markdown_matrix(results: Dict[Combination, Optional[str]]) -> str:
@@ -175,25 +214,33 @@ def markdown_matrix(results: Dict[Combination, Optional[str]]) -> str:
             build error message.
 
     Returns:
-        str: A markdown table, then one line per impossible combination.
+        str: A markdown table, then one numbered line per distinct reason
+        why a combination cannot work.
     """
     heads = list(HEADS)
     lines = ['| backbone | neck | ' + ' | '.join(heads) + ' |',
              '| --- | --- | ' + ' | '.join('---' for _ in heads) + ' |']
-    notes = []
+    reasons: 'OrderedDict[str, List[str]]' = OrderedDict()
     for backbone, neck in itertools.product(BACKBONES, NECKS):
         cells = []
+        failed: 'OrderedDict[str, List[str]]' = OrderedDict()
         for head in heads:
             message = results[(backbone, neck, head)]
             if message is None:
                 cells.append('trains')
-            else:
-                notes.append(f'- {backbone} + {neck} + {head}: '
-                             f'{_short(message)}')
-                cells.append(f'no ({len(notes)})')
+                continue
+            reason = _short(message)
+            failed.setdefault(reason, []).append(head)
+            reasons.setdefault(reason, [])
+            cells.append(f'no ({list(reasons).index(reason) + 1})')
+        for reason, names in failed.items():
+            which = ('any head' if len(names) == len(heads) else
+                     ', '.join(names))
+            reasons[reason].append(f'{backbone} + {neck} + {which}')
         lines.append(f'| {backbone} | {neck} | ' + ' | '.join(cells) + ' |')
-    if notes:
-        lines += ['', 'Combinations that cannot work, and why (the error '
-                  'raised when the model is built):', '']
-        lines += [f'{i}. {note[2:]}' for i, note in enumerate(notes, 1)]
+    if reasons:
+        lines += ['', 'Why the others cannot work (the error raised when '
+                  'the model is built, which also describes the input):', '']
+        for i, (reason, combos) in enumerate(reasons.items(), 1):
+            lines.append(f'{i}. {reason} ({"; ".join(combos)})')
     return '\n'.join(lines)

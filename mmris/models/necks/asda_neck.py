@@ -161,6 +161,14 @@ class ASDANeck(BaseRISNeck):
         that it carries what the selection reads."""
         derived_in = derived_text = None
         if spec is not None:
+            needed = max([high_index] + list(candidates))
+            if needed >= spec.num_levels:
+                raise SpecMismatchError(
+                    f'ASDANeck reads visual levels {tuple(candidates)} '
+                    f'(candidates) and {high_index} (top), but the input has '
+                    f'{spec.num_levels}: {spec.describe()}. Tap more layers '
+                    '(out_indices) or change low_candidates / '
+                    'mid_candidates / high_index')
             top = spec.level(high_index)
             derived_in, derived_text = top.channels, spec.sentence_dims
             if selection in SELECTIONS:

@@ -98,9 +98,16 @@ class SKENeck(BaseRISNeck):
                     'SKENeck: in_channels / word_dims project the backbone '
                     'features, but the backbone gives shared-space extras '
                     f'({shared}-d); leave them out')
-        embed_dims = resolve_arg(
-            'SKENeck', 'embed_dims', embed_dims,
-            shared if in_channels is None else None)
+        if in_channels is None:
+            derived_embed = shared
+        else:
+            # another backbone: the shared space defaults to the width of its
+            # sentence feature (CLIP's joint embedding when projected)
+            derived_embed = (in_spec.sentence_dims
+                             if in_spec is not None and embed_dims is None
+                             else None)
+        embed_dims = resolve_arg('SKENeck', 'embed_dims', embed_dims,
+                                 derived_embed)
         if num_layers < 0:
             raise ValueError(f'num_layers must be >= 0, got {num_layers}')
         if grounding_scale_init <= 0:
