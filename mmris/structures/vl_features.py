@@ -1,6 +1,6 @@
 """The feature container passed from backbone to neck to head.
 
-Implements the contract of DESIGN.md section 2: every backbone (dual- or
+Implements the contract of docs/design.md section 2: every backbone (dual- or
 single-encoder) fills one :class:`VLFeatures`; a neck returns a new one with
 fused visual maps; a head reads what it needs.
 """

@@ -1,4 +1,4 @@
-"""Base class of referring-segmentation heads (DESIGN.md section 2)."""
+"""Base class of referring-segmentation heads (docs/design.md section 2)."""
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 

@@ -1,4 +1,4 @@
-"""Base class of referring-segmentation necks (DESIGN.md section 2)."""
+"""Base class of referring-segmentation necks (docs/design.md section 2)."""
 from abc import ABCMeta, abstractmethod
 
 from mmengine.model import BaseModule

@@ -1,6 +1,6 @@
 """The referring segmentor: image + expression -> binary mask.
 
-Implements the data path of DESIGN.md section 1 and the evaluation
+Implements the data path of docs/design.md section 1 and the evaluation
 post-processing of section 4 (padding and letterbox undone, logits resized to
 the original image, sigmoid, threshold 0.35).
 """
