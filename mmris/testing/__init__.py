@@ -5,9 +5,10 @@ use ``custom_imports = dict(imports=['mmris.testing'])``.
 """
 from .refer_data import (dump_py2_pickle, dumps_py2_pickle,
                          make_refer_data_root)
+from .hooks import ExitAfterIterHook
 from .toy_model import ToyRISHead, ToyVLBackbone
 
 __all__ = [
     'make_refer_data_root', 'dump_py2_pickle', 'dumps_py2_pickle',
-    'ToyVLBackbone', 'ToyRISHead'
+    'ToyVLBackbone', 'ToyRISHead', 'ExitAfterIterHook'
 ]
