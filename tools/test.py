@@ -22,6 +22,8 @@ import mmris  # noqa: F401  (compatibility fixes before mmseg is imported)
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from mmris.models.utils import log_truncation_summary
+
 from mmris.utils import (add_common_args, build_runner, load_tool_config,
                          load_weights_strictly, register_all_modules,
                          setup_cpu_distributed)
@@ -118,6 +120,7 @@ def main() -> None:
             logger='current',
             level=logging.ERROR)
         raise
+    log_truncation_summary()
     lines = [f'metrics and log: {osp.abspath(runner.log_dir)}',
              f'per-sample results: {osp.join(out_dir, "results.json")}']
     if args.out is not None:

@@ -11,6 +11,8 @@ import os.path as osp
 import mmris  # noqa: F401  (compatibility fixes before mmseg is imported)
 from mmengine.logging import print_log
 
+from mmris.models.utils import log_truncation_summary
+
 from mmris.utils import (add_common_args, build_runner, load_tool_config,
                          register_all_modules, setup_cpu_distributed,
                          warn_if_nothing_to_resume)
@@ -69,6 +71,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    log_truncation_summary()
     print_log(f'Logs and checkpoints are in {osp.abspath(cfg.work_dir)}',
               logger='current')
 
