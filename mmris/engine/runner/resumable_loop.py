@@ -143,7 +143,16 @@ class RISEpochBasedTrainLoop(EpochBasedTrainLoop):
             resolve_relative_schedule(schedulers, self._max_epochs)
             runner.param_schedulers = schedulers
         if seed_per_iter:
-            enable_per_sample_seeding(self.dataloader.dataset)
+            if _workers_forked(self.dataloader):
+                enable_per_sample_seeding(self.dataloader.dataset)
+            else:
+                print_log(
+                    f'{type(self).__name__}: DataLoader workers are not '
+                    'forked (mp_start_method), so samples are not seeded '
+                    'one by one; a resumed run may draw other random '
+                    'augmentations than the uninterrupted one.',
+                    logger='current',
+                    level=logging.WARNING)
         sampler = self.dataloader.sampler
         if not hasattr(sampler, 'skip_next'):
             print_log(
@@ -188,6 +197,17 @@ class RISEpochBasedTrainLoop(EpochBasedTrainLoop):
             idx += 1
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
+
+
+def _workers_forked(dataloader) -> bool:
+    """True when the loader has no workers or forks them."""
+    if getattr(dataloader, 'num_workers', 0) == 0:
+        return True
+    import torch.multiprocessing as mp
+    context = getattr(dataloader, 'multiprocessing_context', None)
+    method = context.get_start_method() if context is not None \
+        else mp.get_start_method(allow_none=True)
+    return method in (None, 'fork')
 
 
 def _is_built(schedulers) -> bool:
