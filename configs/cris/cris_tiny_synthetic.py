@@ -35,13 +35,21 @@ train_dataloader = dict(
         data_root=data_root,
         # as CRIS: one random expression per ref at every epoch
         sample_unit='ref',
+        # read every image header at build time: a bad file fails at once
+        check_images=True,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    **loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    **loader,
+    dataset=dict(
+        data_root=data_root, check_images=True, pipeline=test_pipeline))
 # the scenes have train and val splits only
 test_dataloader = dict(
     **loader,
-    dataset=dict(data_root=data_root, split='val', pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        split='val',
+        check_images=True,
+        pipeline=test_pipeline))
 
 model = dict(
     data_preprocessor=dict(size=img_scale),
