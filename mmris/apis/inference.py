@@ -77,7 +77,8 @@ def init_model(config: Union[str, Path, Config],
         checkpoint (str, optional): Checkpoint file; None keeps the weights
             the model is built with.
         device (str): Device to put the model on. Defaults to 'cpu'.
-        cfg_options (dict, optional): Overrides merged into the config.
+        cfg_options (dict, optional): Overrides merged into the config
+            (an unknown top-level key is an error).
         strict (bool): Stop with the lists of missing, unexpected and
             mis-shaped keys when the checkpoint does not fit the model
             (:class:`~mmris.utils.CheckpointMismatchError`); False loads
@@ -91,9 +92,11 @@ def init_model(config: Union[str, Path, Config],
     elif not isinstance(config, Config):
         raise TypeError(f'config must be a file name or a Config, got '
                         f'{type(config)}')
+    from mmris.utils import (check_cfg_option_keys, load_weights_strictly,
+                             register_all_modules)
     if cfg_options is not None:
+        check_cfg_option_keys(config, list(cfg_options), 'the config')
         config.merge_from_dict(cfg_options)
-    from mmris.utils import load_weights_strictly, register_all_modules
     register_all_modules(init_default_scope=False)
     init_default_scope(config.get('default_scope', 'mmris'))
     config.model.train_cfg = None
