@@ -273,7 +273,8 @@ class RISInferencer(BaseInferencer):
             print_log(
                 f'RISInferencer: wrote {len(self._names)} masks to '
                 f'{osp.abspath(pred_dir)}' +
-                (f' and overlays to {osp.abspath(vis_dir)}' if vis_dir else ''),
+                (f' and overlays to {osp.abspath(vis_dir)}'
+                 if vis_dir else ''),
                 logger='current')
         return result
 

@@ -37,8 +37,8 @@ def test_test_py_is_strict_unless_told(toy, tmp_path):
     assert proc.returncode != 0
     err = proc.stderr
     assert 'CheckpointMismatchError' in err and 'mismatched key(s)' in err
-    assert 'stages.1.0.weight: checkpoint (16, 8, 3, 3) vs model (24, 8, 3, 3)' \
-        in err
+    assert ('stages.1.0.weight: checkpoint (16, 8, 3, 3) vs model '
+            '(24, 8, 3, 3)') in err
     assert 'Referring segmentation results' not in proc.stdout
     proc = run_tool(['tools/test.py', toy['wide'], toy['ckpt'],
                      '--work-dir', str(tmp_path / 'b'), '--non-strict'])

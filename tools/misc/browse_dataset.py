@@ -69,7 +69,8 @@ def main() -> None:
                                 interpolation=cv2.INTER_NEAREST) > 0
         text = sample.get('text', '')
         drawing = draw_ref_seg(image, None, gt, text=f'[{idx}] {text}')
-        name = f'{idx}_{sample.get("ref_id", "x")}_{sample.get("sent_id", "x")}'
+        name = (f'{idx}_{sample.get("ref_id", "x")}_'
+                f'{sample.get("sent_id", "x")}')
         mmcv.imwrite(drawing, osp.join(args.output_dir, f'{name}.png'))
         written += 1
     print(f'{written} samples of the {args.phase} set ({len(dataset)} in '

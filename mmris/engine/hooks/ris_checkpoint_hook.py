@@ -82,7 +82,8 @@ class RISCheckpointHook(CheckpointHook):
         """Save the epoch checkpoint, then drop the mid-epoch one."""
         super().after_train_epoch(runner)
         if not self.iter_interval or not is_main_process() or \
-                not self.every_n_epochs(runner, self.interval, self.save_begin):
+                not self.every_n_epochs(runner, self.interval,
+                                        self.save_begin):
             return
         self._remove_iter_ckpt()
         # also the one a killed run left behind before --resume
