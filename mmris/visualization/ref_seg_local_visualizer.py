@@ -22,9 +22,8 @@ class RefSegLocalVisualizer(Visualizer):
     so that mmseg's ``SegVisualizationHook`` and ``--show`` draw the
     expression, the predicted mask and the ground-truth contour (see
     :func:`draw_ref_seg`; the drawing is enlarged with a caption band)
-    and send the
-    drawing to the configured vis backends. Images follow mmengine's RGB
-    convention.
+    and send the drawing to the configured vis backends. Images follow
+    mmengine's RGB convention.
 
     Args:
         name (str): Name of the instance. Defaults to 'visualizer'.
