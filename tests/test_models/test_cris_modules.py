@@ -12,8 +12,9 @@ from mmseg.structures import SegDataSample
 import mmris  # noqa: F401
 from mmris.models import (CLIPResNet, CRISHead, CRISNeck,
                           DenseAttentionPool2d)
-from mmris.models.utils import (coord_feats, sine_positional_encoding_1d,
-                                sine_positional_encoding_2d)
+from mmris.models.layers import (sine_positional_encoding_1d,
+                                 sine_positional_encoding_2d)
+from mmris.models.utils import coord_feats
 from mmris.registry import MODELS
 from mmris.structures import VLFeatures
 
@@ -191,7 +192,9 @@ def test_cris_neck_shapes():
     assert len(out.visual) == 1 and out.visual[0].shape == (2, 32, 8, 6)
     assert out.words is feats.words and out.sentence is feats.sentence
     # default widths follow the public code: (256, 512, 1024) for C=512
-    assert CRISNeck().sentence_proj[0].weight.shape == (1024, 1024)
+    assert CRISNeck(in_channels=(512, 1024, 1024),
+                    sentence_dims=1024).sentence_proj[0].weight.shape == (
+                        1024, 1024)
 
 
 def test_cris_neck_uses_sentence():

@@ -19,7 +19,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 from ..utils import CLIPTokenizer, build_open_clip
 from .clip_text_encoder import CLIPTextEncoder
 from .dense_attention_pool import DenseAttentionPool2d
@@ -114,6 +114,18 @@ class CLIPResNet(BaseModule):
         """Width of the sentence feature F_s."""
         return self.text.sentence_dims
 
+    def output_spec(self) -> FeatureSpec:
+        """F_v2, F_v3, F_v4 at strides 8, 16, 32 (no CLS tokens); any input
+        size (the attention pool's positions are resized per forward)."""
+        strides = (8, 16, 32)
+        return FeatureSpec(
+            visual=tuple(
+                LevelSpec(c, s) for c, s in zip(self.out_channels, strides)),
+            word_dims=self.word_dims,
+            sentence_dims=self.sentence_dims,
+            has_sentence_index=True,
+            source='CLIPResNet')
+
     def train(self, mode: bool = True) -> 'CLIPResNet':
         """Set the mode; frozen visual BN layers stay in eval mode."""
         super().train(mode)
@@ -158,4 +170,5 @@ class CLIPResNet(BaseModule):
             visual=visual,
             words=words,
             word_pad_mask=pad_mask,
-            sentence=sentence)
+            sentence=sentence,
+            sentence_index=ids.argmax(dim=-1))

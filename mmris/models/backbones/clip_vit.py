@@ -25,7 +25,7 @@ from torch import Tensor
 
 from mmris.models.utils import CLIPTokenizer, build_open_clip
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 from .clip_text_encoder import CLIPTextEncoder
 
 __all__ = ['CLIPViT', 'resize_pos_embed']
@@ -170,6 +170,19 @@ class CLIPViT(BaseModule):
         """Width of the word features."""
         return self.text.width
 
+    def output_spec(self) -> FeatureSpec:
+        """One level per tapped layer: ``width`` channels at the patch
+        stride, each with its CLS token; EOT sentence index filled."""
+        level = LevelSpec(self.width, self.patch_size[0], has_cls=True)
+        return FeatureSpec(
+            visual=(level, ) * len(self.out_indices),
+            word_dims=self.text.width,
+            sentence_dims=self.text.sentence_dims,
+            has_sentence_index=True,
+            extras=('visual_layer_ids', ),
+            img_size=self.img_size,
+            source='CLIPViT')
+
     def forward_visual(self, images: Tensor) -> Tuple[List[Tensor],
                                                        List[Tensor]]:
         """Patch maps and CLS tokens of the tapped layers.
@@ -227,4 +240,5 @@ class CLIPViT(BaseModule):
             word_pad_mask=pad_mask,
             sentence=sentence,
             visual_cls=tokens,
+            sentence_index=ids.argmax(dim=-1),
             extras=dict(visual_layer_ids=self.out_indices))

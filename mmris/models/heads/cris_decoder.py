@@ -14,13 +14,18 @@ from typing import Optional
 import torch.nn as nn
 from torch import Tensor
 
-from ..utils import sine_positional_encoding_1d, sine_positional_encoding_2d
+from ..layers import (TransformerLayer, sine_positional_encoding_1d,
+                      sine_positional_encoding_2d)
 
 __all__ = ['CRISDecoderLayer', 'CRISDecoder']
 
 
-class CRISDecoderLayer(nn.Module):
-    """One vision-language decoder layer.
+class CRISDecoderLayer(TransformerLayer):
+    """One vision-language decoder layer (Eq. 5-7).
+
+    A :class:`~mmris.models.layers.TransformerLayer` with self-attention,
+    cross-attention to the words and an MLP, pre-norm, LayerNorm on the
+    attention outputs and on the MLP's hidden layer (public CRIS code).
 
     Args:
         embed_dims (int): Channels C of the visual tokens.
@@ -37,60 +42,17 @@ class CRISDecoderLayer(nn.Module):
                  ffn_dims: int = 2048,
                  dropout: float = 0.1,
                  word_dims: Optional[int] = None) -> None:
-        super().__init__()
-        word_dims = word_dims or embed_dims
-        self.norm1 = nn.LayerNorm(embed_dims)
-        self.self_attn = nn.MultiheadAttention(
-            embed_dims, num_heads, dropout=dropout, batch_first=True)
-        self.self_attn_norm = nn.LayerNorm(embed_dims)
-        self.norm2 = nn.LayerNorm(embed_dims)
-        self.cross_attn = nn.MultiheadAttention(
+        super().__init__(
             embed_dims,
             num_heads,
+            ffn_dims,
+            self_attn=True,
+            cross_attn=True,
+            kv_dims=word_dims,
             dropout=dropout,
-            kdim=word_dims,
-            vdim=word_dims,
-            batch_first=True)
-        self.cross_attn_norm = nn.LayerNorm(embed_dims)
-        self.norm3 = nn.LayerNorm(embed_dims)
-        self.ffn = nn.Sequential(
-            nn.Linear(embed_dims, ffn_dims), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.LayerNorm(ffn_dims),
-            nn.Linear(ffn_dims, embed_dims))
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.dropout3 = nn.Dropout(dropout)
-
-    def forward(self, vis: Tensor, words: Tensor, vis_pos: Tensor,
-                word_pos: Tensor, pad_mask: Optional[Tensor]) -> Tensor:
-        """Update the visual tokens.
-
-        Args:
-            vis (Tensor): Visual tokens F_v (B, N, C).
-            words (Tensor): Word features F_t (B, L, C_t).
-            vis_pos (Tensor): (N, C) or (B, N, C) visual positions.
-            word_pos (Tensor): (L, C_t) or (B, L, C_t) word positions.
-            pad_mask (Tensor, optional): (B, L) bool, True at padding.
-
-        Returns:
-            Tensor: F_c (B, N, C).
-        """
-        # Eq. 5: F'_v = MHSA(LN(F_v)) + F_v
-        x = self.norm1(vis)
-        q = x + vis_pos
-        x = self.self_attn(q, q, x, need_weights=False)[0]
-        vis = vis + self.dropout1(self.self_attn_norm(x))
-        # Eq. 7: F'_c = MHCA(LN(F'_v), F_t) + F'_v
-        x = self.norm2(vis)
-        x = self.cross_attn(
-            x + vis_pos,
-            words + word_pos,
-            words,
-            key_padding_mask=pad_mask,
-            need_weights=False)[0]
-        vis = vis + self.dropout2(self.cross_attn_norm(x))
-        # Eq. 7: F_c = MLP(LN(F'_c)) + F'_c
-        return vis + self.dropout3(self.ffn(self.norm3(vis)))
+            norm_order='pre',
+            attn_out_norm=True,
+            ffn_hidden_norm=True)
 
 
 class CRISDecoder(nn.Module):
@@ -139,6 +101,11 @@ class CRISDecoder(nn.Module):
                                                words.dtype)
         x = vis.flatten(2).transpose(1, 2)
         for layer in self.layers:
-            x = layer(x, words, vis_pos, word_pos, pad_mask)
+            x = layer(
+                x,
+                memory=words,
+                query_pos=vis_pos,
+                memory_pos=word_pos,
+                memory_pad_mask=pad_mask)
         x = self.norm(x)
         return x.transpose(1, 2).reshape(b, c, h, w)

@@ -24,7 +24,7 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, VLFeatures, resolve_arg
 from .base_ris_head import BaseRISHead
 from .cris_decoder import CRISDecoder
 
@@ -36,10 +36,12 @@ class CRISHead(BaseRISHead):
     """Vision-language decoder + text-to-pixel projector of CRIS.
 
     Args:
-        in_channels (int): Channels C of F_v (the neck output). Defaults to
-            512.
-        word_dims (int): Width of the word features F_t. Defaults to 512.
-        sentence_dims (int): Width of F_s (1024 RN50, 512 RN101).
+        in_channels (int, optional): Channels C of F_v (the neck output;
+            512 in CRIS). Taken from ``in_spec`` when left out.
+        word_dims (int, optional): Width of the word features F_t (512).
+            Taken from ``in_spec`` when left out.
+        sentence_dims (int, optional): Width of F_s (1024 RN50, 512 RN101).
+            Taken from ``in_spec`` when left out.
         num_layers (int): Decoder layers n (Table 1); 0 = no decoder (the
             paper's "w/o Dec." rows). Defaults to 3.
         num_heads (int): Attention heads. Defaults to 8.
@@ -57,13 +59,15 @@ class CRISHead(BaseRISHead):
         act_cfg (dict): Activation of the projector convs. Defaults to ReLU.
         loss_decode (dict | list[dict]): Loss configs; default is Eq. 9-10.
         align_corners (bool): Used when resizing logits to the input.
+        in_spec (FeatureSpec, optional): Declared input (set by
+            :class:`RefSegmentor`); fills and checks the three widths.
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self,
-                 in_channels: int = 512,
-                 word_dims: int = 512,
-                 sentence_dims: int = 1024,
+                 in_channels: Optional[int] = None,
+                 word_dims: Optional[int] = None,
+                 sentence_dims: Optional[int] = None,
                  num_layers: int = 3,
                  num_heads: int = 8,
                  ffn_dims: int = 2048,
@@ -77,11 +81,21 @@ class CRISHead(BaseRISHead):
                  loss_decode: Union[dict, Sequence[dict]] = dict(
                      type='MaskBCELoss'),
                  align_corners: bool = False,
+                 in_spec: Optional[FeatureSpec] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             loss_decode=loss_decode,
             align_corners=align_corners,
             init_cfg=init_cfg)
+        spec = in_spec
+        in_channels = resolve_arg(
+            'CRISHead', 'in_channels', in_channels,
+            spec.level(in_index).channels if spec else None)
+        word_dims = resolve_arg('CRISHead', 'word_dims', word_dims,
+                                spec.word_dims if spec else None)
+        sentence_dims = resolve_arg('CRISHead', 'sentence_dims',
+                                    sentence_dims,
+                                    spec.sentence_dims if spec else None)
         if kernel_size % 2 != 1:
             raise ValueError(f'kernel_size must be odd, got {kernel_size}')
         self.in_index = in_index

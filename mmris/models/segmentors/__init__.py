@@ -1,3 +1,4 @@
 from .ref_segmentor import RefSegmentor
+from .staged_ref_segmentor import StagedRefSegmentor
 
-__all__ = ['RefSegmentor']
+__all__ = ['RefSegmentor', 'StagedRefSegmentor']

@@ -16,7 +16,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from mmris.registry import MODELS
-from mmris.structures import VLFeatures
+from mmris.structures import FeatureSpec, VLFeatures
+from ..utils import build_with_spec, output_spec_of
 
 __all__ = ['RefSegmentor']
 
@@ -28,11 +29,21 @@ class RefSegmentor(BaseSegmentor):
     The expressions travel in the samples' metainfo (``text``); the backbone
     owns its tokenizer, so the segmentor only hands it the raw strings.
 
+    Shape contract (docs/design.md section 2): the backbone's declared
+    output (``output_spec()``) is handed to the neck as ``in_spec`` and the
+    neck's to the head, so channel and size arguments that only restate it
+    may be left out of the config; a pairing that cannot work raises
+    :class:`~mmris.structures.SpecMismatchError` here, naming both modules.
+    The spec's input size is the data preprocessor's ``size`` when it has
+    one, else the backbone's.
+
     Args:
         backbone (dict): Vision-language backbone config; called as
             ``backbone(images, texts)`` and returns :class:`VLFeatures`.
         decode_head (dict): Head config (a :class:`BaseRISHead`).
-        neck (dict, optional): Neck config (``VLFeatures -> VLFeatures``).
+        neck (dict | list[dict], optional): Neck config
+            (``VLFeatures -> VLFeatures``); a list chains several necks
+            (e.g. a simple feature pyramid, then a CRIS neck).
         train_cfg (dict, optional): Training config handed to the head.
         test_cfg (dict, optional): Test config; ``threshold`` (default 0.35)
             is applied to the sigmoid of the logits.
@@ -51,9 +62,20 @@ class RefSegmentor(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        spec = output_spec_of(self.backbone, None)
+        size = (data_preprocessor or {}).get('size')
+        if spec is not None and size is not None:
+            spec = spec.replace(img_size=tuple(size))
+        producer = f'backbone {type(self.backbone).__name__}'
         if neck is not None:
-            self.neck = MODELS.build(neck)
-        self.decode_head = MODELS.build(decode_head)
+            if isinstance(neck, (list, tuple)):
+                neck = dict(type='SequentialNeck', necks=list(neck))
+            self.neck, name = build_with_spec(neck, spec, producer)
+            spec = output_spec_of(self.neck, spec)
+            producer = f'neck {name}'
+        self.decode_head, _ = build_with_spec(decode_head, spec, producer)
+        #: Declared features reaching the head (None if undeclared).
+        self.head_in_spec: Optional[FeatureSpec] = spec
         self.train_cfg = train_cfg
         self.test_cfg = ConfigDict(test_cfg or {})
         self.threshold = float(self.test_cfg.get('threshold', 0.35))
@@ -84,7 +106,10 @@ class RefSegmentor(BaseSegmentor):
         """
         feats = self.backbone(inputs, self._texts(batch_img_metas))
         if self.with_neck:
+            visual = feats.visual
             feats = self.neck(feats)
+            if feats.backbone_visual is None:
+                feats = feats.replace(backbone_visual=visual)
         return feats
 
     def encode_decode(self, inputs: Tensor,

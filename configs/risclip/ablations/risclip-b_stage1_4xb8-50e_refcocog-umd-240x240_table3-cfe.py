@@ -1,0 +1,3 @@
+# RISCLIP-B ablation (Sec. 4.4), stage 1: Table 3, row 3: frozen CLIP + Adapters + CFE (no SKE).
+_base_ = './risclip-b_stage1_4xb8-50e_refcocog-umd-240x240.py'
+model = dict(neck=dict(num_layers=0))
