@@ -31,11 +31,12 @@ NUM_TRAIN="${NUM_TRAIN:-1500}"
 NUM_VAL="${NUM_VAL:-150}"
 CONFIG="${CONFIG:-configs/cris/cris_tiny_synthetic.py}"
 SEED="${SEED:-0}"
-# The README's range (mean - 3 std .. mean + 3 std over seeds, measured on a
-# 2-core CPU machine), and the floor every seed must clear.
-EXPECT_MIOU_LOW=60.0
-EXPECT_MIOU_HIGH=85.0
-EXPECT_PREC50_MIN=90
+# The README's range: seeds 0, 1, 2 on a 2-core CPU machine gave mIoU
+# 65.30 +- 0.53 and Prec@0.5 90.14 +- 1.68 (mean +- std); the check accepts
+# mean +- 3 std, widened to at least +-2.3 mIoU points for other CPUs.
+EXPECT_MIOU_LOW=63.0
+EXPECT_MIOU_HIGH=67.6
+EXPECT_PREC50_MIN=85
 
 start=$(date +%s)
 if ! "$PYTHON" -c "import mmris" >/dev/null 2>&1; then
