@@ -10,7 +10,8 @@ is reported under its own name.
 The checkpoint is loaded strictly: a checkpoint of another model stops the
 run with the lists of missing, unexpected and mis-shaped keys
 (``--non-strict`` loads the matching weights anyway). Per-sample scores are
-written as the evaluation goes (``--out`` or ``WORK_DIR/per_sample``), so an
+written as the evaluation goes (``--out`` or
+``WORK_DIR/<timestamp>/per_sample``), so an
 evaluation that stops early (a bad image, a kill) keeps its finished samples:
 ``python tools/analysis_tools/recompute_metrics.py DIR`` scores them.
 """
@@ -74,14 +75,14 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
     hooks['visualization'] = vis
 
 
-def set_output_dir(cfg: Config, out_dir: str, save_masks: bool) -> None:
-    """Make every ``RefSegMetric`` of the test evaluator write to out_dir."""
-    evaluators = cfg.test_evaluator
+def set_output_dir(evaluators, out_dir: str, save_masks: bool) -> None:
+    """Make every ``RefSegMetric`` of an evaluator config write to out_dir."""
     if isinstance(evaluators, dict) and 'metrics' in evaluators:
         evaluators = evaluators['metrics']
     for evaluator in (evaluators
                       if isinstance(evaluators, list) else [evaluators]):
-        if evaluator.get('type') in ('RefSegMetric', 'mmris.RefSegMetric'):
+        if isinstance(evaluator, dict) and evaluator.get('type') in (
+                'RefSegMetric', 'mmris.RefSegMetric'):
             evaluator['output_dir'] = out_dir
             evaluator['save_masks'] = save_masks
 
@@ -100,14 +101,15 @@ def main() -> None:
         enable_visualization(cfg, args)
     if args.out is not None:
         out_dir = osp.abspath(args.out)
-        set_output_dir(cfg, out_dir, save_masks=True)
-    else:
-        out_dir = osp.abspath(osp.join(cfg.work_dir, 'per_sample'))
-        set_output_dir(cfg, out_dir, save_masks=False)
+        set_output_dir(cfg.test_evaluator, out_dir, save_masks=True)
 
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = build_runner(cfg)
+    if args.out is None:
+        # per-sample scores only, next to this run's log and metrics
+        out_dir = osp.abspath(osp.join(runner.log_dir, 'per_sample'))
+        set_output_dir(runner._test_evaluator, out_dir, save_masks=False)
     # check the weights against the model before any compute
     _check_weights(runner, args)
     try:

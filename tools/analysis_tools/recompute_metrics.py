@@ -1,10 +1,11 @@
 """Score the per-sample results of a finished or interrupted evaluation.
 
 ``tools/test.py`` writes one JSON line per sample as it evaluates
-(``--out DIR`` or ``WORK_DIR/per_sample``); this tool computes oIoU, mIoU
-and Prec@X from them, e.g. after an evaluation stopped at a bad image::
+(``--out DIR`` or ``WORK_DIR/<timestamp>/per_sample``); this tool computes
+oIoU, mIoU and Prec@X from them, e.g. after an evaluation stopped at a bad
+image::
 
-    python tools/analysis_tools/recompute_metrics.py work_dirs/x/per_sample
+    python tools/analysis_tools/recompute_metrics.py work_dirs/x/<ts>/per_sample
 """
 import argparse
 import json
