@@ -12,9 +12,10 @@ CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 DIR=$(cd "$(dirname "$0")" && pwd)
+# PORT: see dist_port.sh (a free port when unset and 29500 is taken)
+source "$DIR/dist_port.sh"
 
 PYTHONPATH="$DIR/..":${PYTHONPATH} \
 python -m torch.distributed.run \

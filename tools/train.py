@@ -6,12 +6,16 @@ machine without a GPU the same command trains with the gloo backend.
 """
 import argparse
 import logging
+import os.path as osp
 
 import mmris  # noqa: F401  (compatibility fixes before mmseg is imported)
 from mmengine.logging import print_log
 
+from mmris.models.utils import log_truncation_summary
+
 from mmris.utils import (add_common_args, build_runner, load_tool_config,
-                         register_all_modules, setup_cpu_distributed)
+                         register_all_modules, setup_cpu_distributed,
+                         warn_if_nothing_to_resume)
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,7 +60,9 @@ def main() -> None:
 
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        load_from, cfg.load_from = cfg.get('load_from'), None
+        if not warn_if_nothing_to_resume(cfg):
+            cfg.load_from = load_from  # a fresh run starts as configured
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -65,6 +71,9 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    log_truncation_summary()
+    print_log(f'Logs and checkpoints are in {osp.abspath(cfg.work_dir)}',
+              logger='current')
 
 
 if __name__ == '__main__':

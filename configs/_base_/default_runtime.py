@@ -18,11 +18,16 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # every epoch plus the last one; --resume restarts from the latest
+    # every epoch plus the last one, and a rolling mid-epoch checkpoint
+    # every 1000 iterations on long epochs; --resume continues from the
+    # latest (the same batch, data order and random draws as an
+    # uninterrupted run: RISEpochBasedTrainLoop + ResumableSampler, which
+    # tools/train.py uses for every epoch-based config)
     checkpoint=dict(
-        type='CheckpointHook',
+        type='RISCheckpointHook',
         by_epoch=True,
         interval=1,
+        iter_interval=1000,
         max_keep_ckpts=3,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),

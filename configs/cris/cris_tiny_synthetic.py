@@ -13,7 +13,7 @@ _base_ = [
 
 data_root = 'data/synthetic_scenes/'
 img_scale = (96, 96)
-max_epochs = 8
+max_epochs = 10
 
 # the letterbox pipelines of refcoco.py at 96x96
 train_pipeline = [
@@ -35,13 +35,21 @@ train_dataloader = dict(
         data_root=data_root,
         # as CRIS: one random expression per ref at every epoch
         sample_unit='ref',
+        # read every image header at build time: a bad file fails at once
+        check_images=True,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    **loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    **loader,
+    dataset=dict(
+        data_root=data_root, check_images=True, pipeline=test_pipeline))
 # the scenes have train and val splits only
 test_dataloader = dict(
     **loader,
-    dataset=dict(data_root=data_root, split='val', pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        split='val',
+        check_images=True,
+        pipeline=test_pipeline))
 
 model = dict(
     data_preprocessor=dict(size=img_scale),
@@ -81,27 +89,41 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.0),
     clip_grad=dict(max_norm=1.0))
+# one epoch of linear warm-up from random weights, then cosine decay to the
+# end. `end_ratio` is a fraction of train_cfg.max_epochs, filled in by
+# RISEpochBasedTrainLoop, so `--cfg-options train_cfg.max_epochs=N` keeps
+# the schedule consistent.
 param_scheduler = [
     dict(
-        type='MultiStepLR',
+        type='LinearLR',
+        start_factor=0.01,
         by_epoch=True,
-        milestones=[int(max_epochs * 0.75)],
-        gamma=0.1)
+        begin=0,
+        end=1,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=1,
+        end_ratio=1.0,
+        eta_min=1e-5,
+        convert_to_iter_based=True),
 ]
-# no validation during training: tools/quickstart.sh evaluates at the end
+# no validation during training (val_interval=None): tools/quickstart.sh
+# evaluates at the end
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs,
-    val_interval=max_epochs + 1)
+    type='RISEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=None)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
+    # a checkpoint every epoch (the last two kept): a kill loses at most one
+    # epoch, and --resume continues from it
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=True, interval=max_epochs,
-        max_keep_ckpts=1, save_last=True),
-    # tools/test.py --show-dir turns drawing on; a few overlays are enough
-    visualization=dict(
-        type='RefSegVisualizationHook', draw=False, max_samples=16))
+        type='RISCheckpointHook', by_epoch=True, interval=1,
+        max_keep_ckpts=2, save_last=True),
+    # tools/test.py --show-dir turns drawing on (every sample)
+    visualization=dict(type='RefSegVisualizationHook', draw=False))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

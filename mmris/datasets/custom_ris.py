@@ -22,6 +22,7 @@ from mmengine.dataset import BaseDataset
 from PIL import Image
 
 from mmris.registry import DATASETS
+from .data_checks import check_image_headers, report_mask_problems
 from .refer_loader import check_file_exists
 
 __all__ = ['RISCustomDataset']
@@ -49,6 +50,10 @@ class RISCustomDataset(BaseDataset):
             relative to ``data_root``). Defaults to both ``''``.
         split_name (str): Name reported in ``split``. Defaults to
             ``'custom'``.
+        check_images (bool): Read every image header at build time and
+            raise with the list of bad files (missing, zero-byte,
+            unreadable, size different from an RLE mask's). Defaults to
+            False.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -61,7 +66,9 @@ class RISCustomDataset(BaseDataset):
                  data_root: str = '',
                  data_prefix: dict = dict(img_path='', mask_path=''),
                  split_name: str = 'custom',
+                 check_images: bool = False,
                  **kwargs) -> None:
+        self.check_images = check_images
         if not ann_file:
             raise ValueError('RISCustomDataset needs `ann_file`, the JSON or '
                              'JSON-lines record file')
@@ -190,4 +197,7 @@ class RISCustomDataset(BaseDataset):
                     category_id=record.get('category_id', -1),
                     seg_fields=[],
                     reduce_zero_label=False))
+        report_mask_problems(data_list, self.split_name)
+        if self.check_images:
+            check_image_headers(data_list, self.split_name)
         return data_list

@@ -1,6 +1,10 @@
-"""Engine components of mmris: hooks and the AMP-or-float32 optimizer
-wrapper."""
+"""Engine components of mmris: hooks, the resumable training loop and the
+AMP-or-float32 optimizer wrapper."""
 from .amp_fallback import AutoAmpOptimWrapper, amp_available
-from .hooks import RefSegVisualizationHook
+from .hooks import RefSegVisualizationHook, RISCheckpointHook
+from .runner import RISEpochBasedTrainLoop, seed_everything
 
-__all__ = ['RefSegVisualizationHook', 'AutoAmpOptimWrapper', 'amp_available']
+__all__ = [
+    'RefSegVisualizationHook', 'RISCheckpointHook', 'AutoAmpOptimWrapper',
+    'amp_available', 'RISEpochBasedTrainLoop', 'seed_everything'
+]

@@ -1,4 +1,4 @@
 """Evaluation metrics of mmris."""
-from .metrics import RefSegMetric
+from .metrics import RefSegMetric, metrics_from_records
 
-__all__ = ['RefSegMetric']
+__all__ = ['RefSegMetric', 'metrics_from_records']

@@ -22,7 +22,10 @@ from typing import Any, Optional
 
 import torch
 
-__all__ = ['register_trusted_checkpoint_loader', 'load_trusted_checkpoint']
+__all__ = [
+    'register_trusted_checkpoint_loader', 'load_trusted_checkpoint',
+    'load_from_local'
+]
 
 
 def load_trusted_checkpoint(filename: str,
@@ -42,8 +45,17 @@ def load_trusted_checkpoint(filename: str,
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
+def load_from_local(filename: str, map_location: Optional[Any] = None) -> Any:
+    """mmengine's loader of local files: :func:`load_trusted_checkpoint`.
+
+    mmengine logs ``'Loads checkpoint by ' + loader.__name__[10:]`` (the
+    name after ``load_from_``), so the loader is named like mmengine's own.
+    """
+    return load_trusted_checkpoint(filename, map_location=map_location)
+
+
 def register_trusted_checkpoint_loader() -> None:
     """Make mmengine load local checkpoint files on PyTorch >= 2.6."""
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_trusted_checkpoint, force=True)
+        prefixes='', loader=load_from_local, force=True)

@@ -8,8 +8,7 @@ from mmengine.visualization import Visualizer
 from mmseg.structures import SegDataSample
 
 from mmris.registry import VISUALIZERS
-from .ref_seg_visualizer import (DEFAULT_GT_COLOR, DEFAULT_PRED_COLOR,
-                                 draw_ref_seg)
+from .ref_seg_visualizer import draw_ref_seg
 
 __all__ = ['RefSegLocalVisualizer']
 
@@ -21,20 +20,21 @@ class RefSegLocalVisualizer(Visualizer):
     A drop-in replacement for mmseg's ``SegLocalVisualizer`` in configs
     (``visualizer = dict(type='RefSegLocalVisualizer', vis_backends=...)``),
     so that mmseg's ``SegVisualizationHook`` and ``--show`` draw the
-    expression, the predicted mask and the ground-truth contour and send the
-    drawing to the configured vis backends. Images follow mmengine's RGB
-    convention.
+    expression, the predicted mask and the ground-truth contour (see
+    :func:`draw_ref_seg`; the drawing is enlarged with a caption band)
+    and send the drawing to the configured vis backends. Images follow
+    mmengine's RGB convention.
 
     Args:
         name (str): Name of the instance. Defaults to 'visualizer'.
-        alpha (float): Opacity of the prediction fill. Defaults to 0.5.
+        alpha (float): Opacity of the prediction fill. Defaults to 0.15.
         **kwargs: Other arguments of :class:`mmengine.visualization.
             Visualizer` (``vis_backends``, ``save_dir`` ...).
     """
 
     def __init__(self,
                  name: str = 'visualizer',
-                 alpha: float = 0.5,
+                 alpha: float = 0.15,
                  **kwargs) -> None:
         super().__init__(name=name, **kwargs)
         self.alpha = alpha
@@ -80,8 +80,7 @@ class RefSegLocalVisualizer(Visualizer):
             pred,
             gt,
             text=text,
-            pred_color=DEFAULT_PRED_COLOR[::-1],
-            gt_color=DEFAULT_GT_COLOR[::-1],
+            channel_order='rgb',
             alpha=self.alpha)
         self.set_image(drawing)
         if show:

@@ -245,7 +245,8 @@ def test_output_dir(tmp_path):
     with open(out / 'results.json', encoding='utf-8') as f:
         results = json.load(f)
     assert results['5_11'] == dict(
-        IoU=0.5, I=1, U=2, text='left man', img_id=123, split='refcoco_val')
+        IoU=0.5, I=1, U=2, text='left man', img_id=123, img_path=None,
+        split='refcoco_val')
     assert results['6_12']['IoU'] == 1.0
     assert results['6_12']['text'] == 'café'
     assert not osp.exists(out / 'results_rank0.json')
@@ -269,3 +270,35 @@ def test_through_mmengine_evaluator():
     metrics = evaluator.evaluate(2)
     assert metrics['oIoU'] == pytest.approx(100 * 3 / 4)
     assert metrics['mIoU'] == pytest.approx(75.0)
+
+
+def test_partial_results_are_on_disk_and_recomputable(tmp_path):
+    """Samples are written as they are processed: an evaluation that stops
+    after the first batch leaves them on disk (results_rank0.jsonl, a
+    cut-off last line ignored), and metrics_from_records scores them as
+    the metric would."""
+    from mmris.evaluation import metrics_from_records
+    out = tmp_path / 'out'
+    metric = RefSegMetric(output_dir=str(out), save_masks=False)
+    batch1 = [
+        make_sample([[1, 1], [0, 0]], [[1, 0], [0, 0]], ref_id=1, sent_id=1),
+        make_sample([[1, 1], [1, 1]], [[1, 1], [1, 1]], ref_id=2, sent_id=2),
+    ]
+    metric.process({}, batch1)
+    # the process dies here: no evaluate()
+    lines = (out / 'results_rank0.jsonl').read_text().splitlines()
+    assert len(lines) == 2
+    assert not list(out.glob('*/*.png'))  # save_masks=False
+    with open(out / 'results_rank0.jsonl', 'a') as f:
+        f.write('{"name": "3_3", "Io')  # a line cut by the kill
+    metrics, count = metrics_from_records(str(out))
+    assert count == 2
+    # I = 1 + 4, U = 2 + 4 -> oIoU 5/6; IoUs 0.5 and 1.0
+    assert metrics['oIoU'] == pytest.approx(100 * 5 / 6)
+    assert metrics['mIoU'] == pytest.approx(75.0)
+    assert metrics['Prec@0.5'] == pytest.approx(50.0)
+    # a finished evaluation gives the same from results.json
+    full = RefSegMetric(output_dir=str(tmp_path / 'full'))
+    expected = run_metric(full, batch1)
+    again, _ = metrics_from_records(str(tmp_path / 'full'))
+    assert again == pytest.approx(expected)

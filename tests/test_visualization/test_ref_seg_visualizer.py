@@ -26,49 +26,82 @@ def test_draw_shape_dtype_and_input_untouched():
     pred = np.zeros((40, 60), dtype=np.uint8)
     pred[10:20, 10:30] = 1
     out = draw_ref_seg(image, pred, gt_mask=pred, text='the red car',
-                       iou=0.5)
-    assert out.shape == (40, 60, 3) and out.dtype == np.uint8
+                       iou=0.5, min_size=60)
+    # not enlarged (60 px long side), a caption band below
+    assert out.dtype == np.uint8 and out.shape[1] == 60 and out.shape[2] == 3
+    assert out.shape[0] > 40
     np.testing.assert_array_equal(image, before)
 
 
-def test_pred_overlay_changes_only_masked_pixels():
-    image = _image()
-    pred = np.zeros((1, 40, 60), dtype=bool)
-    pred[0, 5:25, 20:50] = True
-    out = draw_ref_seg(image, pred)
-    changed = np.any(out != image, axis=2)
-    assert not changed[~pred[0]].any()
-    assert changed[pred[0]].mean() > 0.95
+def test_small_images_are_enlarged_and_caption_is_below():
+    image = np.full((96, 96, 3), 90, dtype=np.uint8)
+    out = draw_ref_seg(image, None, text='the blue square', iou=0.9)
+    assert out.shape[1] == 384  # x4, nearest neighbour
+    top = out[:384]
+    np.testing.assert_array_equal(top, 90)  # nothing drawn over the image
+    band = out[384:]
+    assert band.shape[0] > 20
+    assert (band == 0).any()  # black text on the white band
 
 
-def test_gt_contour_drawn_near_gt_boundary():
-    image = np.zeros((40, 60, 3), dtype=np.uint8)
-    gt = np.zeros((40, 60), dtype=np.uint8)
-    gt[10:30, 15:45] = 1
-    out = draw_ref_seg(image, None, gt_mask=gt, gt_color=(0, 255, 0))
-    changed = np.any(out != image, axis=2)
-    assert changed.any()
+def test_prediction_fill_keeps_object_colour():
+    """A light fill: a pure green object stays clearly green inside the
+    prediction, and only a contour (and the fill) is added."""
+    image = np.zeros((100, 100, 3), dtype=np.uint8)
+    image[20:80, 20:80] = (0, 200, 0)  # BGR green
+    pred = np.zeros((100, 100), dtype=np.uint8)
+    pred[20:80, 20:80] = 1
+    out = draw_ref_seg(image, pred, min_size=100, legend=False)
+    inside = out[40:60, 40:60].reshape(-1, 3).astype(int)
+    assert (inside[:, 1] > 150).all()  # green channel dominant
+    assert (inside[:, 1] > inside[:, 0] + 100).all()
+    assert (inside[:, 1] > inside[:, 2] + 100).all()
+    # outside the prediction and its contour, the image is untouched
+    np.testing.assert_array_equal(out[:10, :10], image[:10, :10])
+
+
+def test_gt_contour_is_dashed_black_and_white():
+    image = np.full((100, 100, 3), (0, 200, 0), dtype=np.uint8)  # green
+    gt = np.zeros((100, 100), dtype=np.uint8)
+    gt[20:80, 20:80] = 1
+    out = draw_ref_seg(image, None, gt_mask=gt, min_size=100, legend=False)
+    changed = np.any(out[:100] != image, axis=2)
     ys, xs = np.nonzero(changed)
-    # the contour hugs the box (thickness 2 -> at most 1 px outside)
-    assert ys.min() >= 9 and ys.max() <= 30
-    assert xs.min() >= 14 and xs.max() <= 45
-    assert not changed[15:25, 20:40].any()  # interior untouched
-    assert (out[changed][:, 1] == 255).all()
+    assert ys.min() >= 17 and ys.max() <= 82
+    assert not changed[30:70, 30:70].any()  # interior untouched
+    colours = {tuple(c) for c in out[:100][changed]}
+    assert (255, 255, 255) in colours and (0, 0, 0) in colours
 
 
-def test_text_band_at_top_and_non_ascii():
-    image = np.full((80, 200, 3), 200, dtype=np.uint8)
-    out = draw_ref_seg(image, np.zeros((80, 200)), text='la pomme à gauche',
-                       iou=0.75)
-    changed = np.any(out != image, axis=2)
-    rows = np.nonzero(changed.any(axis=1))[0]
-    assert rows.min() == 0 and rows.max() < 60
-    assert not changed[-10:].any()
+def test_unicode_caption_is_drawn_not_question_marks():
+    """Text is drawn with a TrueType font: different non-ASCII words give
+    different pixels (cv2's Hershey font drew every one as '?')."""
+    image = np.full((96, 96, 3), 200, dtype=np.uint8)
+    a = draw_ref_seg(image, None, text='зелёный круг')
+    b = draw_ref_seg(image, None, text='красный круг')
+    c = draw_ref_seg(image, None, text='??????? ????')
+    assert a.shape == b.shape
+    assert (a != b).any() and (a != c).any()
+
+
+def test_legend_and_channel_order():
+    image = np.zeros((50, 50, 3), dtype=np.uint8)
+    pred = np.ones((50, 50), dtype=np.uint8)
+    with_legend = draw_ref_seg(image, pred, gt_mask=pred, min_size=200)
+    without = draw_ref_seg(image, pred, gt_mask=pred, min_size=200,
+                           legend=False)
+    assert with_legend.shape[0] > without.shape[0]
+    bgr = draw_ref_seg(image, pred, min_size=50, legend=False)
+    rgb = draw_ref_seg(image, pred, min_size=50, legend=False,
+                       channel_order='rgb')
+    np.testing.assert_array_equal(bgr[..., ::-1], rgb)  # magenta symmetric
+    with pytest.raises(ValueError, match='channel_order'):
+        draw_ref_seg(image, pred, channel_order='hsv')
 
 
 def test_grayscale_image_and_size_check():
     gray = np.zeros((10, 12), dtype=np.uint8)
-    out = draw_ref_seg(gray, np.ones((10, 12)))
+    out = draw_ref_seg(gray, np.ones((10, 12)), min_size=12, legend=False)
     assert out.shape == (10, 12, 3)
     with pytest.raises(ValueError, match='pred_mask'):
         draw_ref_seg(gray, np.ones((12, 10)))
@@ -106,7 +139,8 @@ def test_hook_writes_files(tmp_path, image_file):
     first = tmp_path / 'vis' / 'refcoco_val' / '3_9.jpg'
     second = tmp_path / 'vis' / 'default' / '4_1.jpg'
     assert first.is_file() and second.is_file()
-    assert mmcv.imread(str(first)).shape == (30, 40, 3)
+    drawing = mmcv.imread(str(first))
+    assert drawing.shape[1] == 40 * 10 and drawing.shape[0] > 30 * 10
 
 
 def test_hook_draw_false_interval_max_samples(tmp_path, image_file):
@@ -159,8 +193,8 @@ def test_local_visualizer(tmp_path):
                      torch.ones(30, 40, dtype=torch.uint8), text='a cat')
     out_file = str(tmp_path / 'v.jpg')
     vis.add_datasample('x', _image(30, 40), sample, out_file=out_file)
-    assert mmcv.imread(out_file).shape == (30, 40, 3)
-    assert vis.get_image().shape == (30, 40, 3)
+    assert mmcv.imread(out_file).shape[1] == 400
+    assert vis.get_image().shape[1] == 400
 
 
 def test_hook_show_without_show_dir_only_displays(tmp_path, image_file,
@@ -176,5 +210,5 @@ def test_hook_show_without_show_dir_only_displays(tmp_path, image_file,
     hook = RefSegVisualizationHook(draw=True, show=True, wait_time=0.5)
     hook.before_test(runner)
     hook.after_test_iter(runner, 0, {}, out)
-    assert shown == [((30, 40, 3), 's/1_2', 500)]
+    assert len(shown) == 1 and shown[0][1:] == ('s/1_2', 500)
     assert not (tmp_path / 'ts').exists()

@@ -21,11 +21,12 @@ class RefSegVisualizationHook(Hook):
 
     For every output sample of a test iteration the original image is read
     from ``img_path``, the predicted mask is blended in as a translucent
-    fill, the ground-truth mask (when present) is outlined, and the
-    expression with the sample's IoU is written at the top (see
-    :func:`~mmris.visualization.draw_ref_seg`; non-ASCII characters are
-    drawn as ``'?'``). The drawing goes to
-    ``{show_dir}/{split}/{ref_id}_{sent_id}.jpg``.
+    fill with its contour, the ground-truth mask (when present) is a dashed
+    contour, and the expression, the sample's IoU and a legend are written
+    in a band under the (enlarged, if small) image (see
+    :func:`~mmris.visualization.draw_ref_seg`). The drawing goes to
+    ``{show_dir}/{split}/{ref_id}_{sent_id}.jpg``; at the end of the test
+    the number of drawings and their folder are logged.
 
     Like mmseg's ``SegVisualizationHook`` nothing is drawn unless ``draw`` is
     True, and only every ``interval``-th iteration is drawn. Validation and
@@ -78,6 +79,14 @@ class RefSegVisualizationHook(Hook):
         """Resolve the output folder and reset the sample counter."""
         self._num_drawn = 0
         self._out_dir = self._resolve_out_dir(runner)
+
+    def after_test(self, runner) -> None:
+        """Say how many overlays were written, and where."""
+        if self.draw and self._num_drawn and \
+                (not self.show or self.show_dir is not None):
+            print_log(
+                f'{type(self).__name__}: wrote {self._num_drawn} overlays to '
+                f'{self._out_dir}/<split>/', logger='current')
 
     def _resolve_out_dir(self, runner) -> str:
         if self.show_dir is None:

@@ -1,4 +1,4 @@
 """Metrics for referring image segmentation."""
-from .ref_seg_metric import RefSegMetric
+from .ref_seg_metric import RefSegMetric, metrics_from_records
 
-__all__ = ['RefSegMetric']
+__all__ = ['RefSegMetric', 'metrics_from_records']

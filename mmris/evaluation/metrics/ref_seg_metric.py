@@ -29,7 +29,7 @@ from prettytable import PrettyTable
 
 from mmris.registry import METRICS
 
-__all__ = ['RefSegMetric']
+__all__ = ['RefSegMetric', 'metrics_from_records']
 
 #: Split name used when a sample carries no ``split`` metainfo.
 DEFAULT_SPLIT = 'default'
@@ -101,10 +101,16 @@ class RefSegMetric(BaseMetric):
             ``{output_dir}/{split}/{ref_id}_{sent_id}.png`` and the
             per-sample scores (``IoU``, ``I``, ``U``, ``text``, ``img_id``,
             ``split``) to ``{output_dir}/results.json`` keyed by
-            ``"{ref_id}_{sent_id}"``. Each rank writes only its own masks and
-            its own ``results_rank{r}.json``; the main process merges them
-            into ``results.json`` after the results are gathered.
-            Defaults to None.
+            ``"{ref_id}_{sent_id}"``. The scores are written as they come,
+            one JSON line per sample and flushed every batch, to each rank's
+            ``results_rank{r}.jsonl``; the main process merges them into
+            ``results.json`` after the results are gathered. An evaluation
+            that stops early (a crash, a kill) thus leaves every finished
+            sample on disk, and :func:`metrics_from_records` (``tools/
+            analysis_tools/recompute_metrics.py``) computes the metrics of
+            what was finished. Defaults to None.
+        save_masks (bool): Write the PNG masks when ``output_dir`` is set
+            (False writes the per-sample scores only). Defaults to True.
         collect_device (str): Device used to gather results across ranks,
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix added to every metric name by
@@ -117,6 +123,7 @@ class RefSegMetric(BaseMetric):
                  prec_thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
                  empty_iou: float = 1.0,
                  output_dir: Optional[str] = None,
+                 save_masks: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -131,9 +138,10 @@ class RefSegMetric(BaseMetric):
                     f'prec_thresholds must lie in [0, 1], got {thr}.')
         self.empty_iou = float(empty_iou)
         self.output_dir = output_dir
-        # Per-sample records of this rank, only kept when output_dir is set;
-        # they never enter ``self.results`` so gathering stays cheap.
-        self._records: Dict[str, dict] = OrderedDict()
+        self.save_masks = save_masks
+        # This rank's per-sample records (JSON lines), only when output_dir
+        # is set; they never enter ``self.results`` so gathering stays cheap.
+        self._record_file = None
 
     # ------------------------------------------------------------------ #
     # per-sample processing
@@ -173,6 +181,8 @@ class RefSegMetric(BaseMetric):
             if self.output_dir is not None:
                 self._dump_sample(sample, str(split), ident, pred,
                                   intersection, union)
+        if self._record_file is not None:
+            self._record_file.flush()
 
     @staticmethod
     def _as_2d(mask: torch.Tensor) -> torch.Tensor:
@@ -205,16 +215,25 @@ class RefSegMetric(BaseMetric):
     def _dump_sample(self, sample: SampleType, split: str, name: str,
                      pred: torch.Tensor, intersection: int,
                      union: int) -> None:
-        """Write the PNG of one prediction and keep its JSON record."""
-        mask = pred.to(torch.uint8).mul_(255).cpu().numpy()
-        mmcv.imwrite(mask, osp.join(self.output_dir, split, f'{name}.png'))
-        self._records[name] = dict(
+        """Write the PNG of one prediction and its JSON line."""
+        if self.save_masks:
+            mask = pred.to(torch.uint8).mul_(255).cpu().numpy()
+            mmcv.imwrite(mask, osp.join(self.output_dir, split,
+                                        f'{name}.png'))
+        if self._record_file is None:
+            os.makedirs(self.output_dir, exist_ok=True)
+            self._record_file = open(
+                self._rank_file(get_dist_info()[0]), 'w', encoding='utf-8')
+        record = dict(
+            name=name,
             IoU=self._iou(intersection, union),
             I=intersection,
             U=union,
             text=_to_builtin(_get_meta(sample, 'text', None)),
             img_id=_to_builtin(_get_meta(sample, 'img_id', None)),
+            img_path=_to_builtin(_get_meta(sample, 'img_path', None)),
             split=split)
+        self._record_file.write(json.dumps(record, ensure_ascii=False) + '\n')
 
     # ------------------------------------------------------------------ #
     # evaluation
@@ -222,9 +241,10 @@ class RefSegMetric(BaseMetric):
     def evaluate(self, size: int) -> dict:
         """Gather the results of all ranks and compute the metrics.
 
-        With ``output_dir`` set, each rank first writes its own
-        ``results_rank{r}.json``; after the (synchronising) gather the main
-        process merges them into ``results.json``.
+        With ``output_dir`` set, each rank has written its
+        ``results_rank{r}.jsonl`` sample by sample; after the
+        (synchronising) gather the main process merges them into
+        ``results.json``.
 
         Args:
             size (int): Length of the whole evaluation dataset.
@@ -233,19 +253,18 @@ class RefSegMetric(BaseMetric):
             dict: Metric name -> value in percent.
         """
         rank, world_size = get_dist_info()
-        if self.output_dir is not None:
-            os.makedirs(self.output_dir, exist_ok=True)
-            with open(self._rank_file(rank), 'w', encoding='utf-8') as f:
-                json.dump(self._records, f, ensure_ascii=False)
-            self._records = OrderedDict()
+        if self._record_file is not None:
+            self._record_file.close()
+            self._record_file = None
         metrics = super().evaluate(size)
         if self.output_dir is not None and is_main_process():
+            os.makedirs(self.output_dir, exist_ok=True)
             merged: Dict[str, dict] = OrderedDict()
             for r in range(world_size):
                 path = self._rank_file(r)
                 if osp.isfile(path):
-                    with open(path, encoding='utf-8') as f:
-                        merged.update(json.load(f))
+                    for record in _read_jsonl(path):
+                        merged[record.pop('name')] = record
                     os.remove(path)
             with open(
                     osp.join(self.output_dir, 'results.json'),
@@ -255,7 +274,7 @@ class RefSegMetric(BaseMetric):
         return metrics
 
     def _rank_file(self, rank: int) -> str:
-        return osp.join(self.output_dir, f'results_rank{rank}.json')
+        return osp.join(self.output_dir, f'results_rank{rank}.jsonl')
 
     def compute_metrics(self, results: List[Tuple[str, int, int]]) -> dict:
         """Compute oIoU, mIoU and Prec@X per split.
@@ -311,3 +330,59 @@ class RefSegMetric(BaseMetric):
             f'Referring segmentation results ({split}):\n' +
             table.get_string(),
             logger=logger)
+
+
+def _read_jsonl(path: str) -> List[dict]:
+    """Records of a JSON-lines file; a cut-off last line is skipped."""
+    records = []
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # the line a killed process was writing
+    return records
+
+
+def metrics_from_records(output_dir: str,
+                         prec_thresholds: Sequence[float] = (0.5, 0.6, 0.7,
+                                                             0.8, 0.9),
+                         empty_iou: float = 1.0) -> Tuple[dict, int]:
+    """Metrics of the per-sample records in an ``output_dir``.
+
+    Reads ``results.json`` (a finished evaluation) or else every
+    ``results_rank*.jsonl`` (an evaluation that stopped early).
+
+    Args:
+        output_dir (str): The metric's ``output_dir`` (``tools/test.py
+            --out``).
+        prec_thresholds (Sequence[float]): As in :class:`RefSegMetric`.
+        empty_iou (float): As in :class:`RefSegMetric`.
+
+    Returns:
+        tuple[dict, int]: The metrics (keys as :class:`RefSegMetric`
+        returns them) and the number of samples they cover.
+    """
+    import glob
+    merged: Dict[str, dict] = OrderedDict()
+    final = osp.join(output_dir, 'results.json')
+    if osp.isfile(final):
+        with open(final, encoding='utf-8') as f:
+            merged.update(json.load(f))
+    else:
+        for path in sorted(glob.glob(osp.join(output_dir,
+                                              'results_rank*.jsonl'))):
+            for record in _read_jsonl(path):
+                merged[record.pop('name')] = record
+    if not merged:
+        raise FileNotFoundError(
+            f'no per-sample results (results.json or results_rank*.jsonl) '
+            f'in {output_dir}')
+    metric = RefSegMetric(
+        prec_thresholds=prec_thresholds, empty_iou=empty_iou)
+    results = [(r.get('split') or DEFAULT_SPLIT, int(r['I']), int(r['U']))
+               for r in merged.values()]
+    return metric.compute_metrics(results), len(results)

@@ -7,6 +7,8 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from .truncation import record_truncation
+
 __all__ = ['CLIPTokenizer']
 
 
@@ -14,7 +16,9 @@ class CLIPTokenizer:
     """Tokenise expressions to ``context_length`` CLIP token ids.
 
     Expressions longer than ``context_length`` are truncated and the last
-    kept token is replaced by the end-of-text token, so every row holds
+    kept token is replaced by the end-of-text token (counted, with one
+    warning per run, by :func:`~mmris.models.utils.truncation.
+    record_truncation`), so every row holds
     ``[SOT] ... [EOT]`` and the EOT position is ``argmax(ids)`` (EOT has the
     largest id of the vocabulary). Padding uses id 0.
 
@@ -51,8 +55,25 @@ class CLIPTokenizer:
                 raise ValueError(
                     f'expression {i} of the batch is empty ({text!r}); RIS '
                     'needs a referring expression for every sample.')
+        self._count_truncated(texts)
         ids = self._tokenizer(list(texts), context_length=self.context_length)
         return ids, ids == 0
+
+    def _count_truncated(self, texts: Sequence[str]) -> None:
+        """Report the expressions that do not fit in ``context_length``."""
+        longest, cut = None, 0
+        for text in texts:
+            # quick bound: byte-level BPE gives at most one token per byte
+            if len(text.encode('utf-8')) + 2 <= self.context_length:
+                continue
+            length = len(self._tokenizer.encode(text)) + 2  # SOT, EOT
+            if length > self.context_length:
+                cut += 1
+                if longest is None or length > longest[1]:
+                    longest = (text, length)
+        record_truncation(
+            type(self).__name__, cut, len(texts), self.context_length,
+            *(longest or (None, None)))
 
     def decode(self, ids: Tensor) -> List[str]:
         """Decode token ids back to text (special tokens kept)."""
