@@ -27,7 +27,7 @@ from mmris.models.utils import log_truncation_summary
 
 from mmris.utils import (add_common_args, build_runner, load_tool_config,
                          load_weights_strictly, register_all_modules,
-                         setup_cpu_distributed)
+                         setup_cpu_distributed, shutdown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -130,6 +130,7 @@ def main() -> None:
     if args.show_dir:
         lines.append(f'overlays: {osp.abspath(args.show_dir)}/<split>/')
     print_log('Outputs written:\n  ' + '\n  '.join(lines), logger='current')
+    shutdown_distributed()
 
 
 def _check_weights(runner, args: argparse.Namespace) -> None:

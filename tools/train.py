@@ -15,7 +15,7 @@ from mmris.models.utils import log_truncation_summary
 
 from mmris.utils import (add_common_args, build_runner, load_tool_config,
                          register_all_modules, setup_cpu_distributed,
-                         warn_if_nothing_to_resume)
+                         shutdown_distributed, warn_if_nothing_to_resume)
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,6 +74,7 @@ def main() -> None:
     log_truncation_summary()
     print_log(f'Logs and checkpoints are in {osp.abspath(cfg.work_dir)}',
               logger='current')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -24,6 +24,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.models.utils import CLIPTokenizer, build_open_clip
+from mmris.models.utils.open_clip_utils import check_layer_ids, require_vit
 from mmris.registry import MODELS
 from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 from .clip_text_encoder import CLIPTextEncoder
@@ -108,21 +109,9 @@ class CLIPViT(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         clip = build_open_clip(model_name, pretrained, model_cfg)
-        visual = clip.visual
-        if not hasattr(visual, 'class_embedding') or not hasattr(
-                visual, 'conv1'):
-            raise TypeError('CLIPViT needs a ViT CLIP (visual tower with '
-                            f'conv1/class_embedding), got {type(visual)}')
+        visual = require_vit(clip, 'CLIPViT')
         blocks = visual.transformer.resblocks
-        out_indices = tuple(int(i) for i in out_indices)
-        if not out_indices:
-            raise ValueError('out_indices must name at least one layer')
-        if list(out_indices) != sorted(set(out_indices)):
-            raise ValueError('out_indices must be increasing and unique, got '
-                             f'{out_indices}')
-        if out_indices[0] < 0 or out_indices[-1] >= len(blocks):
-            raise ValueError(f'out_indices {out_indices} out of range for '
-                             f'{len(blocks)} layers (0-based ids)')
+        out_indices = check_layer_ids(out_indices, len(blocks))
         self.out_indices = out_indices
         if isinstance(img_size, int):
             img_size = (img_size, img_size)

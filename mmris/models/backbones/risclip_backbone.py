@@ -35,6 +35,7 @@ from torch import Tensor
 
 from mmris.models.layers import AdaptedCLIPBlock, CrossModalFeatureExtraction
 from mmris.models.utils import CLIPTokenizer, build_open_clip
+from mmris.models.utils.open_clip_utils import check_layer_ids, require_vit
 from mmris.registry import MODELS
 from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 from .clip_vit import resize_pos_embed
@@ -108,11 +109,7 @@ class RISCLIPBackbone(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         clip = build_open_clip(model_name, pretrained, model_cfg)
-        visual = clip.visual
-        if not hasattr(visual, 'class_embedding') or not hasattr(
-                visual, 'conv1'):
-            raise TypeError('RISCLIPBackbone needs a ViT CLIP, got '
-                            f'{type(visual).__name__}')
+        visual = require_vit(clip, 'RISCLIPBackbone')
         for tower in (visual.transformer, clip.transformer):
             if not getattr(tower, 'batch_first', True):
                 raise TypeError('RISCLIPBackbone needs batch-first open_clip '
@@ -129,12 +126,7 @@ class RISCLIPBackbone(BaseModule):
         if adapter_layers < 0:
             raise ValueError(f'adapter_layers must be >= 0, got '
                              f'{adapter_layers}')
-        out_indices = tuple(int(i) for i in out_indices)
-        if list(out_indices) != sorted(set(out_indices)) or (
-                out_indices and (out_indices[0] < 0
-                                 or out_indices[-1] >= n_v)):
-            raise ValueError(f'out_indices {out_indices} must be increasing '
-                             f'0-based ids of the {n_v} image layers')
+        out_indices = check_layer_ids(out_indices, n_v, allow_empty=True)
         self.out_indices = out_indices
 
         if isinstance(img_size, int):

@@ -92,7 +92,9 @@ class WordGuidedCoefficientGenerator(nn.Module):
             cross_attn=True,
             dropout=dropout,
             norm_order='post',
-            cross_input_proj=dict(act_cfg=dict(type='ReLU')))
+            cross_input_proj=dict(act_cfg=dict(type='ReLU')),
+            # public code: no dropout on the attention residual branch
+            attn_residual_dropout=0.)
         self.with_coef = with_coef
         if with_coef:
             self.conv1 = ConvModule(

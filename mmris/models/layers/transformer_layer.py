@@ -97,6 +97,9 @@ class TransformerLayer(nn.Module):
         cross_input_proj (dict, optional): ``dict(act_cfg=...)`` to project
             query / key / value with Linear + activation before the
             cross-attention (its key/value width is then ``embed_dims``).
+        attn_residual_dropout (float, optional): Dropout on the attention
+            outputs before the residual sum; defaults to ``dropout``
+            (ASDA's public WCG layer has none there).
     """
 
     def __init__(self,
@@ -111,8 +114,11 @@ class TransformerLayer(nn.Module):
                  attn_out_norm: bool = False,
                  ffn_hidden_norm: bool = False,
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 cross_input_proj: Optional[dict] = None) -> None:
+                 cross_input_proj: Optional[dict] = None,
+                 attn_residual_dropout: Optional[float] = None) -> None:
         super().__init__()
+        if attn_residual_dropout is None:
+            attn_residual_dropout = dropout
         if norm_order not in ('pre', 'post'):
             raise ValueError(f"norm_order must be 'pre' or 'post', got "
                              f'{norm_order!r}')
@@ -126,7 +132,7 @@ class TransformerLayer(nn.Module):
                 embed_dims, num_heads, dropout=dropout, batch_first=True)
             if attn_out_norm:
                 self.self_attn_norm = nn.LayerNorm(embed_dims)
-            self.dropout1 = nn.Dropout(dropout)
+            self.dropout1 = nn.Dropout(attn_residual_dropout)
         if cross_attn:
             self.norm2 = nn.LayerNorm(embed_dims)
             if cross_input_proj is not None:
@@ -143,7 +149,7 @@ class TransformerLayer(nn.Module):
                 batch_first=True)
             if attn_out_norm:
                 self.cross_attn_norm = nn.LayerNorm(embed_dims)
-            self.dropout2 = nn.Dropout(dropout)
+            self.dropout2 = nn.Dropout(attn_residual_dropout)
         if ffn_dims:
             self.norm3 = nn.LayerNorm(embed_dims)
             self.ffn = FFN(embed_dims, ffn_dims, act_cfg, dropout,

@@ -118,3 +118,43 @@ def _local_file(path: str) -> str:
     if not osp.isfile(path):
         raise FileNotFoundError(f'CLIP checkpoint not found: {path}')
     return path
+
+
+def require_vit(clip, owner: str):
+    """The image tower of ``clip``, checked to be a ViT.
+
+    Args:
+        clip: An open_clip ``CLIP``.
+        owner (str): The backbone asking, for the message.
+
+    Returns:
+        The ``VisionTransformer`` image tower.
+
+    Raises:
+        TypeError: The image tower is not a ViT (e.g. a ModifiedResNet).
+    """
+    visual = clip.visual
+    if not hasattr(visual, 'class_embedding') or not hasattr(visual, 'conv1'):
+        raise TypeError(f'{owner} needs a ViT CLIP (visual tower with '
+                        f'conv1/class_embedding), got {type(visual).__name__}')
+    return visual
+
+
+def check_layer_ids(out_indices, num_layers: int,
+                    allow_empty: bool = False) -> tuple:
+    """``out_indices`` as an increasing tuple of valid 0-based layer ids.
+
+    Raises:
+        ValueError: Empty (unless ``allow_empty``), not increasing and
+            unique, or out of ``[0, num_layers)``.
+    """
+    out_indices = tuple(int(i) for i in out_indices)
+    if not out_indices and not allow_empty:
+        raise ValueError('out_indices must name at least one layer')
+    if list(out_indices) != sorted(set(out_indices)):
+        raise ValueError('out_indices must be increasing and unique, got '
+                         f'{out_indices}')
+    if out_indices and (out_indices[0] < 0 or out_indices[-1] >= num_layers):
+        raise ValueError(f'out_indices {out_indices} out of range for '
+                         f'{num_layers} layers (0-based ids)')
+    return out_indices
