@@ -421,6 +421,7 @@ def test_tables345_configs(name):
     assert _diff(cfg, _load(MAIN)) == TABLES345[name]
 
 
+@pytest.mark.full_size
 def test_main_config_full_size_train_step(refer_data_root):
     """One optimizer step of the main config at 416x416 on the CPU.
 

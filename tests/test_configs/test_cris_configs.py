@@ -188,6 +188,7 @@ def _one_step(path, data_root):
     assert head_lr == pytest.approx(1e-5)
 
 
+@pytest.mark.full_size
 @pytest.mark.parametrize('arch', ['r50', 'r101'])
 def test_full_size_one_training_step(arch, refer_data_root):
     _one_step(

@@ -1,5 +1,6 @@
 """The full-size ASDA model (CLIP ViT-B/16 at 416, 768/512 dims, N_c=32,
 n=2) builds with random weights and runs one training step on the CPU."""
+import pytest
 import importlib.util
 import os.path as osp
 
@@ -8,6 +9,8 @@ import torch
 import mmris  # noqa: F401
 from mmris.registry import MODELS
 from mmris.utils import register_all_modules
+
+pytestmark = pytest.mark.full_size  # paper-size models
 
 register_all_modules()
 _spec = importlib.util.spec_from_file_location(

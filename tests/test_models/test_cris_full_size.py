@@ -24,12 +24,15 @@ w/o-Con. baseline replaces the sentence-generated 3x3 kernel
 (Linear 1024 -> 2305, 2,362,625 parameters) by a learned 3x3 conv to one logit
 (2,305): 131.86 M.
 """
+import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 import mmris  # noqa: F401
 from mmris.registry import MODELS
+
+pytestmark = pytest.mark.full_size  # paper-size models
 
 #: Parameters the public model holds and mmris does not: text positional
 #: embedding rows 17..76 (60 x 512) and CLIP's logit_scale.
