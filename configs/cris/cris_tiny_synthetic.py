@@ -13,7 +13,9 @@ _base_ = [
 
 data_root = 'data/synthetic_scenes/'
 img_scale = (96, 96)
-max_epochs = 10
+# 14 epochs: at 10, seeds 0-2 gave Prec@0.5 89.7 / 88.7 / 92.0 (circles and
+# squares still confused); at 14 every seed ends above 97 (README table)
+max_epochs = 14
 
 # the letterbox pipelines of refcoco.py at 96x96
 train_pipeline = [

@@ -10,7 +10,7 @@ writing the overlays and the 0/255 mask PNGs.
 Example::
 
     from mmris.apis import RISInferencer
-    inferencer = RISInferencer('cris_tiny_synthetic', weights='epoch_10.pth')
+    inferencer = RISInferencer('cris_tiny_synthetic', weights='epoch_14.pth')
     result = inferencer('scene.png', texts='the red circle', out_dir='out')
     mask = result['predictions'][0]['mask']        # (H, W) uint8 0/1
 """
