@@ -58,7 +58,7 @@ def small_overrides(data_root: str) -> list:
         f'model.decode_head.feat_size={IMG // 16}',
         'model.decode_head.decoder_channels=16',
         f'model.data_preprocessor.size=({IMG},{IMG})',
-        f'train_dataloader.dataset.pipeline.4.scale=({IMG},{IMG})',
+        f'train_dataloader.dataset.pipeline.2.scale=({IMG},{IMG})',
         f'val_dataloader.dataset.pipeline.1.scale=({IMG},{IMG})',
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',

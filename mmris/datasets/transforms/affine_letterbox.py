@@ -210,8 +210,10 @@ class RandomAffineLetterbox(BaseTransform):
         """A cached uint8 image of ``pad_val``, for the HSV border fix."""
         key = tuple(shape)
         if key not in self._fill_cache:
+            # rounded as cv2 rounds a border value (cvRound)
+            value = np.rint(as_border_value(self.pad_val, shape[2]))
             fill = np.empty(shape, np.uint8)
-            fill[...] = as_border_value(self.pad_val, shape[2])
+            fill[...] = np.clip(value, 0, 255).astype(np.uint8)
             self._fill_cache[key] = fill
         return self._fill_cache[key]
 
