@@ -47,12 +47,12 @@ def test_benchmark_pipeline_smoke(tool, tmp_path, monkeypatch, capsys):
         'RandomFlipText', 'RandomHSV', 'LetterboxResize', 'RandomAffine'}
 
 
-def test_separate_asda_mirrors_the_fused_step(tool):
+def test_separate_steps_mirror_the_fused_step(tool):
     steps = [dict(type='LoadRefImageFromFile'),
              dict(type='RandomAffineLetterbox', scale=(64, 64),
                   pad_val=(1, 2, 3), flip_prob=0.3, hsv_gains=(0.1, 0.2, 0.3),
                   max_rotate_degree=7.0)]
-    out = tool.separate_asda(steps)
+    out = tool.separate_steps(steps)
     assert [s['type'] for s in out] == [
         'LoadRefImageFromFile', 'RandomFlipText', 'RandomHSV',
         'LetterboxResize', 'RandomAffine'
@@ -62,3 +62,8 @@ def test_separate_asda_mirrors_the_fused_step(tool):
                                                                    0.3)
     assert out[3]['scale'] == (64, 64) and out[4]['max_rotate_degree'] == 7.0
     assert out[4]['border_val'] == (1, 2, 3)
+    # no flip and no HSV: neither transform
+    steps[1].update(flip_prob=0.0, hsv_gains=None)
+    assert [s['type'] for s in tool.separate_steps(steps)] == [
+        'LoadRefImageFromFile', 'LetterboxResize', 'RandomAffine'
+    ]

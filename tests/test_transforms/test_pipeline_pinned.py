@@ -25,8 +25,10 @@ TINY_CONFIG = osp.join(REPO, 'configs', 'cris', 'cris_tiny_synthetic.py')
 
 #: sha256 of every packed sample of each split (see the module docstring)
 PINNED = {
-    'train': '102da6acd1a8eb77c7a888bcc7479f2b152ff9f59c66ec984d0e83dd7836eb8f',
-    'val': '1d7fc0d88eef0acfb0174a4765136aca1c4c545a512914dae62f2c821be04fb4',
+    'train': ('102da6acd1a8eb77c7a888bcc7479f2b'
+              '152ff9f59c66ec984d0e83dd7836eb8f'),
+    'val': ('1d7fc0d88eef0acfb0174a4765136aca'
+            '1c4c545a512914dae62f2c821be04fb4'),
 }
 
 

@@ -14,10 +14,10 @@ floor is what no pipeline avoids: read the file, decode it
 config's input. The rows run interleaved, ``--samples`` samples each per
 round, so that load on the machine hits them alike; the figures are
 medians over ``--rounds`` rounds, the ratio the median of the per-round
-ratios. ``asda (separate transforms)`` is the ASDA augmentation as four
-transforms (flip, HSV, letterbox, affine: the pipeline before
-``RandomAffineLetterbox``), for comparison. Also printed: the mean time of
-each transform type.
+ratios. A ``(separate transforms)`` row follows every pipeline with
+``RandomAffineLetterbox``: the same augmentation as the transforms it
+replaces (flip, HSV, letterbox, affine), for comparison. Also printed:
+the mean time of each transform type.
 """
 import os
 
@@ -63,8 +63,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=5,
                         help='untimed samples per row before the rounds')
-    parser.add_argument('--no-separate-asda', action='store_true',
-                        help='skip the "asda (separate transforms)" row')
+    parser.add_argument('--no-separate', action='store_true',
+                        help='skip the "(separate transforms)" rows')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
@@ -135,18 +135,21 @@ def train_pipeline(cfg_path: str) -> Tuple[list, Tuple[int, int]]:
     return steps, size
 
 
-def separate_asda(steps: Sequence[dict]) -> List[dict]:
-    """The fused ASDA step as the four separate transforms it replaces."""
+def separate_steps(steps: Sequence[dict]) -> List[dict]:
+    """Each fused step as the separate transforms it replaces."""
     out = []
     for step in steps:
         if step['type'] != 'RandomAffineLetterbox':
             out.append(step)
             continue
-        hsv = step.get('hsv_gains') or (0.0, 0.0, 0.0)
+        if step.get('flip_prob', 0.5) > 0:
+            out.append(dict(type='RandomFlipText', prob=step.get(
+                'flip_prob', 0.5)))
+        hsv = step.get('hsv_gains')
+        if hsv is not None:
+            out.append(dict(type='RandomHSV', hgain=hsv[0], sgain=hsv[1],
+                            vgain=hsv[2]))
         out += [
-            dict(type='RandomFlipText', prob=step.get('flip_prob', 0.5)),
-            dict(type='RandomHSV', hgain=hsv[0], sgain=hsv[1],
-                 vgain=hsv[2]),
             dict(type='LetterboxResize', scale=step['scale'],
                  pad_val=step['pad_val']),
             dict(type='RandomAffine',
@@ -211,9 +214,9 @@ def run(args: argparse.Namespace) -> dict:
         method = osp.basename(osp.dirname(osp.abspath(cfg_path)))
         variants = [(method, steps)]
         if (any(s['type'] == 'RandomAffineLetterbox' for s in steps)
-                and not args.no_separate_asda):
+                and not args.no_separate):
             variants.append((f'{method} (separate transforms)',
-                             separate_asda(steps)))
+                             separate_steps(steps)))
         for name, variant in variants:
             rows[name] = TimedPipeline(variant)
             meta[name] = dict(floor=floor_name, config=cfg_path,

@@ -29,7 +29,7 @@ from mmris.registry import TRANSFORMS
 from .flip import swap_text_left_right
 from .geometric import RandomAffine
 from .photometric import RandomHSV
-from .resize import letterbox_geometry
+from .resize import letterbox_geometry, output_hw
 from .utils import as_border_value, has_foreground, seg_map_keys
 
 __all__ = ['RandomAffineLetterbox', 'flip_letterbox_matrix']
@@ -148,13 +148,7 @@ class RandomAffineLetterbox(BaseTransform):
                  hsv_prob: float = 1.0,
                  channel_order: str = 'bgr') -> None:
         name = self.__class__.__name__
-        if isinstance(scale, int):
-            scale = (scale, scale)
-        scale = tuple(scale)
-        if len(scale) != 2 or not all(
-                isinstance(s, int) and s > 0 for s in scale):
-            raise ValueError(f'{name}: scale must be a positive int or a '
-                             f'pair of positive ints (h, w), got {scale}')
+        scale = output_hw(scale, name)
         if not 0.0 <= flip_prob <= 1.0:
             raise ValueError(
                 f'{name}: flip_prob must be in [0, 1], got {flip_prob}')
@@ -228,12 +222,7 @@ class RandomAffineLetterbox(BaseTransform):
         """
         channels = 1 if img.ndim == 2 else img.shape[2]
         border = as_border_value(self.pad_val, channels)
-        if img.dtype != np.uint8 or channels != 3:
-            if gains is not None:
-                raise TypeError(
-                    f'{self.__class__.__name__}: the HSV jitter needs a uint8 '
-                    f'(H, W, 3) image, got dtype {img.dtype} and shape '
-                    f'{img.shape}')
+        if img.dtype != np.uint8 or channels != 3:  # no HSV (checked)
             return self._warp(img, matrix, False, border)
         bgra = self._warp(
             cv2.cvtColor(img, cv2.COLOR_BGR2BGRA), matrix, False,
