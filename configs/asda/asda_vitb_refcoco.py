@@ -18,25 +18,27 @@ _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_adam_30e.py'
 ]
 
-# Training pipeline with the ASDA public code's augmentation (YOLO-style; the
-# order flip, HSV, letterbox, affine is that of the YOLO-style loaders it
-# comes from, the notes on the code list no order). Indices, for
-# --cfg-options (e.g. train_dataloader.dataset.pipeline.4.scale="(64,64)"):
-#   0 load image, 1 load mask, 2 flip, 3 HSV, 4 letterbox, 5 affine, 6 pack
+# Training pipeline with the ASDA public code's augmentation (YOLO-style, in
+# its order): horizontal flip that swaps "left" / "right" in the expression,
+# HSV jitter, letterbox to 416 padded with the CLIP mean, random affine. The
+# flip, letterbox and affine are one warp (RandomAffineLetterbox: one
+# resampling of the image; the HSV jitter by look-up tables on the warped
+# uint8 image, the padding kept exact). Indices, for --cfg-options (e.g.
+# train_dataloader.dataset.pipeline.2.scale="(64,64)"):
+#   0 load image, 1 load mask, 2 flip + HSV + letterbox + affine, 3 pack
 train_pipeline = [
     dict(type='LoadRefImageFromFile'),
     dict(type='LoadRefMask'),
-    dict(type='RandomFlipText', prob=0.5),
-    dict(type='RandomHSV', hgain=0.5, sgain=0.5, vgain=0.5),
-    dict(type='LetterboxResize', scale=_base_.img_scale,
-         pad_val=_base_.pad_val),
     dict(
-        type='RandomAffine',
+        type='RandomAffineLetterbox',
+        scale=_base_.img_scale,
+        pad_val=_base_.pad_val,
+        flip_prob=0.5,
+        hsv_gains=(0.5, 0.5, 0.5),
         max_rotate_degree=5.0,
         max_translate_ratio=0.1,
         scaling_ratio_range=(0.9, 1.1),
-        max_shear_degree=2.0,
-        border_val=_base_.pad_val),
+        max_shear_degree=2.0),
     dict(type='PackRefSegInputs'),
 ]
 # 14 per GPU x 2 GPUs = the paper's batch of 28

@@ -18,19 +18,21 @@ _base_ = [
 img_scale = (640, 640)
 # "random affine transformation and random intensity saturation data
 # augmentations following RefTR" (App. A.1), on mmris transforms (A22); no
-# flip. Indices for --cfg-options: 0 image, 1 mask, 2 letterbox, 3 affine,
-# 4 saturation, 5 pack.
+# flip. Indices for --cfg-options: 0 image, 1 mask, 2 letterbox + affine,
+# 3 saturation, 4 pack.
 train_pipeline = [
     dict(type='LoadRefImageFromFile'),
     dict(type='LoadRefMask'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=_base_.pad_val),
+    # letterbox + random affine in one warp (one resampling)
     dict(
-        type='RandomAffine',
+        type='RandomAffineLetterbox',
+        scale=img_scale,
+        pad_val=_base_.pad_val,
+        flip_prob=0.0,
         max_rotate_degree=5.0,
         max_translate_ratio=0.1,
         scaling_ratio_range=(0.9, 1.1),
-        max_shear_degree=2.0,
-        border_val=_base_.pad_val),
+        max_shear_degree=2.0),
     dict(type='RandomHSV', hgain=0.0, sgain=0.5, vgain=0.0),
     dict(type='PackRefSegInputs'),
 ]

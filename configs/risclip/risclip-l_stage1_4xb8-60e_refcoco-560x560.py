@@ -17,14 +17,16 @@ img_scale = (560, 560)
 train_pipeline = [
     dict(type='LoadRefImageFromFile'),
     dict(type='LoadRefMask'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=_base_.pad_val),
+    # letterbox + random affine in one warp (one resampling)
     dict(
-        type='RandomAffine',
+        type='RandomAffineLetterbox',
+        scale=img_scale,
+        pad_val=_base_.pad_val,
+        flip_prob=0.0,
         max_rotate_degree=5.0,
         max_translate_ratio=0.1,
         scaling_ratio_range=(0.9, 1.1),
-        max_shear_degree=2.0,
-        border_val=_base_.pad_val),
+        max_shear_degree=2.0),
     dict(type='RandomHSV', hgain=0.0, sgain=0.5, vgain=0.0),
     dict(type='PackRefSegInputs'),
 ]

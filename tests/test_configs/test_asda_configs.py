@@ -234,16 +234,18 @@ def test_main_config_recipe():
     assert train.type == 'RefCOCODataset' and train.split == 'train'
     assert train.sample_unit == 'sentence'
     types = [t.type for t in train.pipeline]
+    # flip, HSV, letterbox and affine in one warp (RandomAffineLetterbox)
     assert types == [
-        'LoadRefImageFromFile', 'LoadRefMask', 'RandomFlipText', 'RandomHSV',
-        'LetterboxResize', 'RandomAffine', 'PackRefSegInputs'
+        'LoadRefImageFromFile', 'LoadRefMask', 'RandomAffineLetterbox',
+        'PackRefSegInputs'
     ]
-    letterbox, affine = train.pipeline[4], train.pipeline[5]
-    assert tuple(letterbox.scale) == (416, 416)
-    assert (affine.max_rotate_degree, affine.max_translate_ratio,
-            tuple(affine.scaling_ratio_range),
-            affine.max_shear_degree) == (5.0, 0.1, (0.9, 1.1), 2.0)
-    assert tuple(affine.border_val) == tuple(letterbox.pad_val)
+    aug = train.pipeline[2]
+    assert tuple(aug.scale) == (416, 416)
+    assert tuple(aug.pad_val) == tuple(cfg.pad_val)
+    assert aug.flip_prob == 0.5 and tuple(aug.hsv_gains) == (0.5, 0.5, 0.5)
+    assert (aug.max_rotate_degree, aug.max_translate_ratio,
+            tuple(aug.scaling_ratio_range),
+            aug.max_shear_degree) == (5.0, 0.1, (0.9, 1.1), 2.0)
     # every sentence is evaluated, val/testA/testB in one test run
     assert cfg.val_dataloader.dataset.sample_unit == 'sentence'
     assert list(cfg.test_dataloader.dataset.split) == ['val', 'testA', 'testB']

@@ -102,9 +102,12 @@ def test_stage1_recipe(name):
     for ds in datasets:
         types = [t['type'] for t in ds.pipeline]
         assert 'RandomFlipText' not in types
-        assert 'RandomAffine' in types and 'RandomHSV' in types
-        lb = [t for t in ds.pipeline if t['type'] == 'LetterboxResize'][0]
-        assert tuple(lb['scale']) == (res, res)
+        # letterbox + affine in one warp, then the saturation jitter
+        assert 'RandomAffineLetterbox' in types and 'RandomHSV' in types
+        assert types.index('RandomHSV') > types.index('RandomAffineLetterbox')
+        lb = [t for t in ds.pipeline
+              if t['type'] == 'RandomAffineLetterbox'][0]
+        assert tuple(lb['scale']) == (res, res) and lb['flip_prob'] == 0
     test_sets = (cfg.test_dataloader.dataset.datasets
                  if family else [cfg.test_dataloader.dataset])
     for ds in test_sets:

@@ -58,7 +58,7 @@ def small_overrides(data_root: str) -> list:
         f'model.decode_head.feat_size={IMG // 16}',
         'model.decode_head.decoder_channels=16',
         f'model.data_preprocessor.size=({IMG},{IMG})',
-        f'train_dataloader.dataset.pipeline.4.scale=({IMG},{IMG})',
+        f'train_dataloader.dataset.pipeline.2.scale=({IMG},{IMG})',
         f'val_dataloader.dataset.pipeline.1.scale=({IMG},{IMG})',
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',
@@ -102,9 +102,11 @@ def test_asda_card_command_two_cpu_processes(refer_data_root, tmp_path):
     (dumped, ) = glob.glob(str(work_dir / '*.py'))
     cfg = Config.fromfile(dumped)
     assert [t.type for t in cfg.train_dataloader.dataset.pipeline] == [
-        'LoadRefImageFromFile', 'LoadRefMask', 'RandomFlipText', 'RandomHSV',
-        'LetterboxResize', 'RandomAffine', 'PackRefSegInputs'
+        'LoadRefImageFromFile', 'LoadRefMask', 'RandomAffineLetterbox',
+        'PackRefSegInputs'
     ]
+    assert tuple(cfg.train_dataloader.dataset.pipeline[2].hsv_gains) == (
+        0.5, 0.5, 0.5)
     assert cfg.optim_wrapper.optimizer.lr == 5e-5
     assert cfg.model.neck.selection == 'straight_through'
     assert cfg.model.decode_head.dual_branch

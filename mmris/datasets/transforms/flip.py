@@ -7,7 +7,7 @@ from mmseg.datasets.transforms import RandomFlip
 from mmris.registry import TRANSFORMS
 from .utils import seg_map_keys
 
-__all__ = ['RandomFlipText', 'swap_left_right']
+__all__ = ['RandomFlipText', 'swap_left_right', 'swap_text_left_right']
 
 # Each pair is swapped both ways. Kept to words that in referring
 # expressions almost always name a horizontal direction; hyphenated forms
@@ -77,6 +77,29 @@ def swap_left_right(text: str) -> str:
     return _swap(text, _DEFAULT_TABLE, _DEFAULT_PATTERN)
 
 
+def swap_text_left_right(
+        text: Union[str, list, tuple, None],
+        table: Dict[str, str] = _DEFAULT_TABLE,
+        pattern: 're.Pattern[str]' = _DEFAULT_PATTERN
+) -> Union[str, list, tuple, None]:
+    """Swap left/right in ``results['text']``: a str or a list of str.
+
+    Args:
+        text (str | list[str] | tuple[str] | None): One expression, the
+            expressions of a ref, or None (returned as is).
+        table (dict[str, str]): Word -> replacement, both ways.
+        pattern (re.Pattern): Pattern matching the words of ``table``.
+
+    Returns:
+        Same type as ``text``, every expression rewritten.
+    """
+    if isinstance(text, str):
+        return _swap(text, table, pattern)
+    if isinstance(text, (list, tuple)):  # several sentences of a ref
+        return type(text)(_swap(t, table, pattern) for t in text)
+    return text
+
+
 @TRANSFORMS.register_module()
 class RandomFlipText(RandomFlip):
     """Random horizontal flip that keeps the expression consistent.
@@ -144,12 +167,9 @@ class RandomFlipText(RandomFlip):
         for key in extra:
             results[key] = self._flip_seg_map(
                 results[key], direction=results['flip_direction']).copy()
-        text = results.get('text')
-        if isinstance(text, str):
-            results['text'] = _swap(text, self._table, self._pattern)
-        elif isinstance(text, (list, tuple)):  # several sentences of a ref
-            results['text'] = type(text)(
-                _swap(t, self._table, self._pattern) for t in text)
+        if 'text' in results:
+            results['text'] = swap_text_left_right(results['text'],
+                                                   self._table, self._pattern)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(prob={self.prob})'

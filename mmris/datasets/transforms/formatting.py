@@ -1,6 +1,9 @@
 """Packing of referring-segmentation samples into model inputs."""
 from typing import Sequence
 
+import cv2
+import numpy as np
+import torch
 from mmseg.datasets.transforms import PackSegInputs
 
 from mmris.registry import TRANSFORMS
@@ -75,4 +78,15 @@ class PackRefSegInputs(PackSegInputs):
                 f'{self.__class__.__name__}: results["text"] must be a str, '
                 f'got {type(results["text"]).__name__} for image '
                 f'{results.get("img_path", "<unknown image>")!r}')
-        return super().transform(results)
+        img = results.get('img')
+        if not (isinstance(img, np.ndarray) and img.ndim == 3
+                and img.dtype in (np.uint8, np.float32)
+                and 1 <= img.shape[2] <= 4):
+            return super().transform(results)
+        # (H, W, C) -> (C, H, W) by cv2.split: the same tensor as mmseg's
+        # transpose + torch copy, in a third of the time (issue 12)
+        chw = np.stack(cv2.split(img))
+        packed = super().transform(
+            {k: v for k, v in results.items() if k != 'img'})
+        packed['inputs'] = torch.from_numpy(chw)
+        return packed

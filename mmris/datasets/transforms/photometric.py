@@ -81,7 +81,8 @@ class RandomHSV(BaseTransform):
         """Apply given HSV gains to a uint8 3-channel image.
 
         Args:
-            img (np.ndarray): (H, W, 3) uint8 image.
+            img (np.ndarray): (H, W, 3) uint8 image; a (H, W, 4) image is
+                accepted too (the fourth channel is ignored).
             gains (np.ndarray): Multiplicative gains ``(g_h, g_s, g_v)``.
             channel_order (str): ``'bgr'`` or ``'rgb'``.
 

@@ -20,7 +20,7 @@ from mmseg.datasets.transforms import Resize
 from mmris.registry import TRANSFORMS
 from .utils import as_border_value, seg_map_keys
 
-__all__ = ['LetterboxResize', 'RefResize', 'letterbox_geometry']
+__all__ = ['LetterboxResize', 'RefResize', 'letterbox_geometry', 'output_hw']
 
 
 def letterbox_geometry(
@@ -52,6 +52,26 @@ def letterbox_geometry(
     top = (out_h - new_h) // 2
     padding = (left, out_w - new_w - left, top, out_h - new_h - top)
     return (new_h, new_w), padding
+
+
+def output_hw(scale: Union[int, Sequence[int]], owner: str) -> Tuple[int, int]:
+    """Check an output size: an int (square) or ``(h, w)``, positive ints.
+
+    Args:
+        scale (int | Sequence[int]): The size.
+        owner (str): Name for the error message.
+
+    Returns:
+        tuple[int, int]: ``(h, w)``.
+    """
+    if isinstance(scale, int):
+        scale = (scale, scale)
+    scale = tuple(scale)
+    if len(scale) != 2 or not all(
+            isinstance(s, int) and s > 0 for s in scale):
+        raise ValueError(f'{owner}: scale must be a positive int or a pair '
+                         f'of positive ints (h, w), got {scale}')
+    return scale
 
 
 @TRANSFORMS.register_module()
@@ -118,14 +138,7 @@ class LetterboxResize(BaseTransform):
                  pad_val: Union[float, Sequence[float]] = (0, 0, 0),
                  seg_pad_val: int = 0,
                  interpolation: str = 'bilinear') -> None:
-        if isinstance(scale, int):
-            scale = (scale, scale)
-        scale = tuple(scale)
-        if len(scale) != 2 or not all(
-                isinstance(s, int) and s > 0 for s in scale):
-            raise ValueError('LetterboxResize: scale must be a positive int '
-                             f'or a pair of positive ints (h, w), got {scale}')
-        self.scale = scale
+        self.scale = output_hw(scale, 'LetterboxResize')
         self.pad_val = pad_val
         self.seg_pad_val = seg_pad_val
         self.interpolation = interpolation
