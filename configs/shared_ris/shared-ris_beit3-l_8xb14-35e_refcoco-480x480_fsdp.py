@@ -1,0 +1,18 @@
+# Shared-RIS with BEiT-3 large on refcoco, trained with FSDP (MMEngine's
+# FlexibleRunner + FSDPStrategy; docs/speed.md): the recipe of
+# shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py with every BEiT-3 layer its
+# own FSDP unit, bf16 autocast where the GPU has it (AutoAmpOptimWrapper with
+# the sharded loss scaler) and activation checkpointing of the encoder.
+#
+#   bash tools/dist_train.sh \
+#       configs/shared_ris/shared-ris_beit3-l_8xb14-35e_refcoco-480x480_fsdp.py 8
+_base_ = [
+    './shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py',
+    '../_base_/strategies/fsdp.py'
+]
+model = dict(backbone=dict(with_cp=True))
+strategy = dict(
+    model_wrapper=dict(auto_wrap_policy=dict(block_names=('BEiT3Layer', ))),
+    # the decoder's BN layers become SyncBN, as under DDP (sync_bn above)
+    sync_bn='torch')
+optim_wrapper = dict(use_fsdp=True)
