@@ -153,8 +153,15 @@ def build_runner(cfg: Config):
     if cfg.get('strategy') is not None and 'runner_type' not in cfg:
         cfg.runner_type = 'FlexibleRunner'
     if 'runner_type' in cfg:
+        from mmengine.runner import FlexibleRunner
+
         from mmris.registry import RUNNERS
-        return RUNNERS.build(cfg)
+        runner = RUNNERS.build(cfg)
+        if isinstance(runner, FlexibleRunner) and cfg.get('compile'):
+            # FlexibleRunner.from_cfg (MMEngine 0.10) does not pass the
+            # config's `compile` on; Runner.from_cfg reads it itself
+            runner._compile = cfg.compile
+        return runner
     return Runner.from_cfg(cfg)
 
 

@@ -57,6 +57,10 @@ def test_fsdp_config_builds_flexible_runner(path, tmp_path):
     assert isinstance(runner, FlexibleRunner)
     assert isinstance(runner.strategy, FSDPStrategy)
     assert runner.strategy.model_wrapper['use_orig_params'] is True
+    assert runner._compile is False
+    # `compile = True` (docs/speed.md) reaches the FlexibleRunner too
+    cfg.compile = dict(mode='max-autotune')
+    assert build_runner(cfg)._compile == dict(mode='max-autotune')
 
 
 def _wrapped(model, names):
@@ -97,5 +101,7 @@ def test_train_with_a_strategy_uses_flexible_runner(refer_data_root,
     assert 'RISEpochBasedTrainLoop' in open(osp.join(work, 'toy.py')).read()
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
     assert 'Epoch(train)' in log and 'mIoU' in log
-    # resuming a finished run trains nothing and fails nothing
-    run_tool(['tools/train.py', cfg, '--work-dir', work, '--resume'])
+    # resuming a finished run loads the checkpoint and trains nothing
+    proc = run_tool(['tools/train.py', cfg, '--work-dir', work, '--resume'])
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 1' in log, log[-3000:]
