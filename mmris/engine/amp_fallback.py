@@ -20,6 +20,11 @@ speed"; docs/speed.md):
 * fused Adam / AdamW (``fused='auto'``): the optimizer is rebuilt with
   ``fused=True`` when every parameter is on a CUDA device; never on a CPU.
 
+With ``use_fsdp=True`` (FSDP through MMEngine's ``FlexibleRunner``) every
+process holds a shard of each gradient, so norm clipping
+(``clip_grad=dict(max_norm=...)``) uses the norm over all processes
+(:func:`clip_grad_norm_across_ranks_`), as under DDP, not each shard's own.
+
 It is registered with the rest of mmris (``default_scope='mmris'``);
 ``tools/train.py --amp`` selects it. Usage in a config::
 
@@ -28,9 +33,11 @@ It is registered with the rest of mmris (``default_scope='mmris'``);
 """
 import inspect
 import logging
-from typing import Optional, Tuple, Union
+import math
+from typing import Iterable, Optional, Tuple, Union
 
 import torch
+import torch.distributed as dist
 from mmengine.device import (is_cuda_available, is_mlu_available,
                              is_musa_available, is_npu_available)
 from mmengine.logging import print_log
@@ -41,7 +48,7 @@ from mmris.registry import OPTIM_WRAPPERS
 
 __all__ = [
     'AutoAmpOptimWrapper', 'amp_available', 'select_amp_settings',
-    'maybe_fuse_optimizer'
+    'maybe_fuse_optimizer', 'clip_grad_norm_across_ranks_'
 ]
 
 #: Arguments that only ``AmpOptimWrapper`` accepts.
@@ -154,6 +161,60 @@ def maybe_fuse_optimizer(optimizer: Optimizer,
     return type(optimizer)(groups, fused=True, foreach=None, **defaults)
 
 
+def clip_grad_norm_across_ranks_(parameters: Iterable[torch.Tensor],
+                                 max_norm: float,
+                                 norm_type: float = 2.0,
+                                 error_if_nonfinite: bool = False,
+                                 foreach: Optional[bool] = None
+                                 ) -> torch.Tensor:
+    """``torch.nn.utils.clip_grad_norm_`` for gradients sharded over ranks.
+
+    Each element of each gradient lives on exactly one process (FSDP's
+    sharded parameters with ``use_orig_params=True``). The local
+    ``sum |g|^p`` (or max) is all-reduced, so every process clips with the
+    norm of the whole gradient. Without an initialised process group it is
+    ``clip_grad_norm_``.
+
+    Args:
+        parameters (Iterable[Tensor]): This process's parameters (shards).
+        max_norm (float): Largest allowed total norm.
+        norm_type (float): p of the p-norm (``inf`` for the max norm).
+        error_if_nonfinite (bool): Raise if the total norm is not finite.
+        foreach (bool, optional): Unused (accepted for MMEngine's
+            ``clip_grad`` kwargs).
+
+    Returns:
+        Tensor: The total norm over all processes, before clipping.
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norm_type = float(norm_type)
+    if grads:
+        device = grads[0].device
+    else:  # a process without gradients still joins the all-reduce
+        device = (torch.device('cuda', torch.cuda.current_device())
+                  if torch.cuda.is_available() else torch.device('cpu'))
+    if math.isinf(norm_type):
+        local = (torch.stack([g.detach().abs().max() for g in grads]).max()
+                 if grads else torch.zeros((), device=device))
+        op = getattr(dist.ReduceOp, 'MAX', None)
+    else:
+        local = (torch.stack([
+            g.detach().float().norm(norm_type)**norm_type for g in grads
+        ]).sum() if grads else torch.zeros((), device=device))
+        op = getattr(dist.ReduceOp, 'SUM', None)
+    local = local.float()
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(local, op=op)
+    total = local if math.isinf(norm_type) else local**(1.0 / norm_type)
+    if error_if_nonfinite and not torch.isfinite(total):
+        raise RuntimeError(f'the total gradient norm {float(total)} is not '
+                           'finite')
+    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.detach().mul_(coef.to(g.device, g.dtype))
+    return total
+
+
 @OPTIM_WRAPPERS.register_module()
 def AutoAmpOptimWrapper(  # noqa: N802
         dtype: DType = None,
@@ -182,7 +243,13 @@ def AutoAmpOptimWrapper(  # noqa: N802
         kwargs['optimizer'] = maybe_fuse_optimizer(kwargs['optimizer'], fused)
     if amp_available():
         dtype, loss_scale = select_amp_settings(dtype, loss_scale)
-        return AmpOptimWrapper(dtype=dtype, loss_scale=loss_scale, **kwargs)
+        wrapper = AmpOptimWrapper(
+            dtype=dtype, loss_scale=loss_scale, **kwargs)
+        clips_norm = (getattr(wrapper, 'clip_func', None)
+                      is torch.nn.utils.clip_grad_norm_)
+        if kwargs.get('use_fsdp') and clips_norm:
+            wrapper.clip_func = clip_grad_norm_across_ranks_
+        return wrapper
     print_log(
         'AutoAmpOptimWrapper: no GPU/NPU/MLU/MUSA available, training in '
         'float32 without mixed precision.',

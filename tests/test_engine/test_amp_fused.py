@@ -161,3 +161,52 @@ def test_fuse_skips_optimizers_without_a_fused_kernel(monkeypatch):
 def test_fuse_rejects_bad_values():
     with pytest.raises(ValueError, match='fused'):
         maybe_fuse_optimizer(_adamw(_model()), 'yes')
+
+
+def _grads(seed=0):
+    from dist_clip_utils import sharded_grads
+    return sharded_grads(seed)
+
+
+@pytest.mark.parametrize('norm_type', [2.0, 1.0, float('inf')])
+def test_clip_across_ranks_is_clip_grad_norm_in_one_process(norm_type):
+    from mmris.engine import clip_grad_norm_across_ranks_
+    ref, ours = _grads(), _grads()
+    expected = torch.nn.utils.clip_grad_norm_(ref, 1.5, norm_type)
+    total = clip_grad_norm_across_ranks_(ours, 1.5, norm_type)
+    torch.testing.assert_close(total, expected)
+    for a, b in zip(ref, ours):
+        torch.testing.assert_close(b.grad, a.grad)
+
+
+def test_clip_across_ranks_uses_the_global_norm():
+    """Two gloo processes, each holding part of the gradient (as FSDP
+    shards), clip with the norm of the whole gradient."""
+    import socket
+
+    import torch.multiprocessing as mp
+    from dist_clip_utils import clip_worker
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.spawn(clip_worker, args=(port, out), nprocs=2, join=True)
+    ref = _grads()
+    expected = torch.nn.utils.clip_grad_norm_(ref, 1.5)
+    assert out[0][0] == pytest.approx(float(expected), rel=1e-6)
+    assert out[1][0] == pytest.approx(float(expected), rel=1e-6)
+    got = out[0][1] + out[1][1]
+    for a, b in zip(ref, got):
+        torch.testing.assert_close(b, a.grad)
+
+
+def test_fsdp_wrapper_clips_across_ranks(monkeypatch):
+    from mmris.engine import clip_grad_norm_across_ranks_
+    _gpu(monkeypatch, bf16=True)
+    wrapper = AutoAmpOptimWrapper(
+        optimizer=_adamw(_model()), clip_grad=dict(max_norm=1.0),
+        use_fsdp=True)
+    assert wrapper.clip_func is clip_grad_norm_across_ranks_
+    wrapper = AutoAmpOptimWrapper(
+        optimizer=_adamw(_model()), clip_grad=dict(max_norm=1.0))
+    assert wrapper.clip_func is torch.nn.utils.clip_grad_norm_

@@ -24,9 +24,11 @@ from mmris.registry import MODELS
 from mmris.utils import build_runner, register_all_modules
 
 FSDP_CONFIGS = {
-    'configs/shared_ris/shared-ris_beit3-l_8xb14-35e_refcoco-480x480_fsdp.py':
+    'configs/shared_ris/fsdp/'
+    'shared-ris_beit3-l_8xb14-35e_refcoco-480x480_fsdp.py':
     ('BEiT3', ('BEiT3Layer', )),
-    'configs/risclip/risclip-l_stage1_4xb8-60e_refcoco-560x560_fsdp.py':
+    'configs/risclip/fsdp/'
+    'risclip-l_stage1_4xb8-60e_refcoco-560x560_fsdp.py':
     ('RISCLIPBackbone', ('AdaptedCLIPBlock', 'CrossModalFeatureExtraction')),
 }
 

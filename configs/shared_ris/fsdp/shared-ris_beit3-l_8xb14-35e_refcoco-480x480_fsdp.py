@@ -5,10 +5,10 @@
 # the sharded loss scaler) and activation checkpointing of the encoder.
 #
 #   bash tools/dist_train.sh \
-#       configs/shared_ris/shared-ris_beit3-l_8xb14-35e_refcoco-480x480_fsdp.py 8
+#       configs/shared_ris/fsdp/shared-ris_beit3-l_8xb14-35e_refcoco-480x480_fsdp.py 8
 _base_ = [
-    './shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py',
-    '../_base_/strategies/fsdp.py'
+    '../shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py',
+    '../../_base_/strategies/fsdp.py'
 ]
 model = dict(backbone=dict(with_cp=True))
 strategy = dict(

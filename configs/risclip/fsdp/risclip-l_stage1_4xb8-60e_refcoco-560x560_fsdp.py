@@ -6,7 +6,7 @@
 # checkpointing of both towers.
 #
 #   bash tools/dist_train.sh \
-#       configs/risclip/risclip-l_stage1_4xb8-60e_refcoco-560x560_fsdp.py 4
+#       configs/risclip/fsdp/risclip-l_stage1_4xb8-60e_refcoco-560x560_fsdp.py 4
 #
 # Stage 2 (decoder only, small) then trains as usual from its last
 # checkpoint (full state dict):
@@ -15,8 +15,8 @@
 #       configs/risclip/risclip-l_stage2_4xb8-1e_refcoco-560x560.py 4 \
 #       --cfg-options load_from=work_dirs/risclip-l_stage1_4xb8-60e_refcoco-560x560_fsdp/epoch_60.pth
 _base_ = [
-    './risclip-l_stage1_4xb8-60e_refcoco-560x560.py',
-    '../_base_/strategies/fsdp.py'
+    '../risclip-l_stage1_4xb8-60e_refcoco-560x560.py',
+    '../../_base_/strategies/fsdp.py'
 ]
 model = dict(backbone=dict(with_cp=True))
 strategy = dict(
