@@ -92,11 +92,12 @@ class CLIPViT(BaseModule):
             Defaults to 'bilinear'.
         freeze_visual (bool): Stop gradients to the image tower.
         freeze_text (bool): Stop gradients to the text tower.
-        with_cp (bool): Activation checkpointing of every block of
-            both towers while training (:func:`~mmris.models.utils.checkpoint_call`; open_clip's
-            ``grad_checkpointing`` in the text tower):
-            less memory, about one more forward pass of compute; outputs
-            and gradients unchanged. Defaults to False.
+        with_cp (bool): Activation checkpointing of every block of both
+            towers while training
+            (:func:`~mmris.models.utils.checkpoint_call`; open_clip's
+            ``grad_checkpointing`` in the text tower): less memory, about
+            one more forward pass of compute; outputs and gradients
+            unchanged. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
