@@ -48,6 +48,8 @@ def test_fsdp_config_builds_flexible_runner(path, tmp_path):
     assert wrapper.use_orig_params is True
     assert tuple(wrapper.auto_wrap_policy.block_names) == blocks
     assert cfg.strategy.state_dict_cfg == 'full'
+    if backbone == 'BEiT3':  # SyncBN: FSDPStrategy ignores cfg.sync_bn
+        assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
     # the dotted policy path resolves the way MMEngine's FSDP wrapper
     # looks it up
     with FUNCTIONS.switch_scope_and_registry(None):

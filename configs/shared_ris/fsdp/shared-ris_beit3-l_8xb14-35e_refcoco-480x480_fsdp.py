@@ -10,9 +10,11 @@ _base_ = [
     '../shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py',
     '../../_base_/strategies/fsdp.py'
 ]
-model = dict(backbone=dict(with_cp=True))
+model = dict(
+    backbone=dict(with_cp=True),
+    # SyncBN in the decoder, as the DDP config's `sync_bn = 'torch'` (which
+    # MMEngine's FSDPStrategy does not apply)
+    decode_head=dict(norm_cfg=dict(type='SyncBN')))
 strategy = dict(
-    model_wrapper=dict(auto_wrap_policy=dict(block_names=('BEiT3Layer', ))),
-    # the decoder's BN layers become SyncBN, as under DDP (sync_bn above)
-    sync_bn='torch')
+    model_wrapper=dict(auto_wrap_policy=dict(block_names=('BEiT3Layer', ))))
 optim_wrapper = dict(use_fsdp=True)
