@@ -3,6 +3,8 @@
 The arguments are MMSegmentation's. Distributed training goes through
 ``tools/dist_train.sh CONFIG GPUS`` (torchrun, ``--launcher pytorch``); on a
 machine without a GPU the same command trains with the gloo backend.
+A config with a ``strategy`` (the FSDP configs, ``configs/*/fsdp/``) trains
+through MMEngine's ``FlexibleRunner`` (docs/speed.md).
 """
 import argparse
 import logging

@@ -140,16 +140,28 @@ def build_runner(cfg: Config):
     """Build the config's runner (``runner_type`` if set).
 
     Epoch-based training uses the exactly resumable loop and sampler
-    (:func:`use_resumable_training`).
+    (:func:`use_resumable_training`). A config with a ``strategy`` (for
+    example FSDP, ``configs/_base_/strategies/fsdp.py``) and no
+    ``runner_type`` gets MMEngine's ``FlexibleRunner``, the runner that
+    takes strategies (docs/speed.md).
 
     Returns:
-        mmengine.runner.Runner: The runner.
+        mmengine.runner.Runner | mmengine.runner.FlexibleRunner: The runner.
     """
     from mmengine.runner import Runner
     use_resumable_training(cfg)
+    if cfg.get('strategy') is not None and 'runner_type' not in cfg:
+        cfg.runner_type = 'FlexibleRunner'
     if 'runner_type' in cfg:
+        from mmengine.runner import FlexibleRunner
+
         from mmris.registry import RUNNERS
-        return RUNNERS.build(cfg)
+        runner = RUNNERS.build(cfg)
+        if isinstance(runner, FlexibleRunner) and cfg.get('compile'):
+            # FlexibleRunner.from_cfg (MMEngine 0.10) does not pass the
+            # config's `compile` on; Runner.from_cfg reads it itself
+            runner._compile = cfg.compile
+        return runner
     return Runner.from_cfg(cfg)
 
 

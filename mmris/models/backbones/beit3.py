@@ -36,6 +36,7 @@ from torch import Tensor
 
 from mmris.models.layers import Multiway
 from mmris.models.utils.beit3_tokenizer import BEiT3Tokenizer
+from mmris.models.utils.checkpoint import checkpoint_call
 from mmris.registry import MODELS
 from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
 
@@ -377,6 +378,10 @@ class BEiT3(BaseModule):
         pretrained (str, optional): Official ``.pth`` file. A missing file
             gives a warning and random weights.
         layer_norm_eps (float): LayerNorm epsilon. Defaults to 1e-5.
+        with_cp (bool): Activation checkpointing of every transformer
+            block while training (:func:`~mmris.models.utils.checkpoint_call`):
+            less memory, about one more forward pass of compute; outputs
+            and gradients unchanged. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -393,8 +398,10 @@ class BEiT3(BaseModule):
                  context_length: int = 20,
                  pretrained: Optional[str] = None,
                  layer_norm_eps: float = 1e-5,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if isinstance(arch, str):
             if arch not in BEIT3_ARCHS:
                 raise ValueError(f'unknown BEiT-3 arch {arch!r}; choose from '
@@ -552,7 +559,8 @@ class BEiT3(BaseModule):
 
         outs: Dict[int, Tensor] = {}
         for i, layer in enumerate(self.encoder.layers):
-            x = layer(x, split, attn_mask)
+            x = checkpoint_call(layer, x, split, attn_mask,
+                                enabled=self.with_cp and self.training)
             if i in taps:
                 outs[i] = x
         final = self.encoder.layer_norm(x, split)

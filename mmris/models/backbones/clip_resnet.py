@@ -12,8 +12,9 @@ Module names follow CLIP's (``visual.*`` exactly, the text tower under
 ``text.*``), so CLIP weights load directly and CRIS checkpoints convert by
 renaming prefixes (``tools/model_converters/cris2mmris.py``).
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
+import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -59,6 +60,12 @@ class CLIPResNet(BaseModule):
             True.
         with_connect (bool): Residual ``connect`` branch of the dense
             attention pool (public CRIS code). Defaults to True.
+        channels_last (bool | str): Run the ResNet tower on channels-last
+            (NHWC) activations, the layout cuDNN's tensor-core convolutions
+            prefer (issue 12, docs/speed.md); the returned maps are
+            contiguous NCHW again. ``'auto'``: on for CUDA inputs, off on a
+            CPU (where NHWC is not faster). Outputs are unchanged.
+            Defaults to 'auto'.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -70,8 +77,13 @@ class CLIPResNet(BaseModule):
                  frozen: bool = False,
                  quick_gelu: bool = True,
                  with_connect: bool = True,
+                 channels_last: Union[bool, str] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if channels_last not in (True, False, 'auto'):
+            raise ValueError("CLIPResNet channels_last must be True, False or "
+                             f"'auto', got {channels_last!r}")
+        self.channels_last = channels_last
         if model_cfg is not None:
             model_cfg = dict(model_cfg)
             model_cfg.setdefault('quick_gelu', quick_gelu)
@@ -136,18 +148,31 @@ class CLIPResNet(BaseModule):
                     module.eval()
         return self
 
+    def uses_channels_last(self, images: Tensor) -> bool:
+        """Whether :meth:`forward_visual` runs ``images`` in NHWC."""
+        if self.channels_last == 'auto':
+            return bool(images.is_cuda)
+        return self.channels_last
+
     def forward_visual(self, images: Tensor) -> List[Tensor]:
         """F_v2, F_v3, F_v4 of normalised images (B, 3, H, W).
 
         Returns:
-            list[Tensor]: Strides 8, 16, 32.
+            list[Tensor]: Strides 8, 16, 32, contiguous (B, C, H, W).
         """
         v = self.visual
-        x = v.stem(images.to(v.conv1.weight.dtype))
+        x = images.to(v.conv1.weight.dtype)
+        nhwc = self.uses_channels_last(images)
+        if nhwc:
+            # convolutions keep the layout of their input
+            x = x.contiguous(memory_format=torch.channels_last)
+        x = v.stem(x)
         x = v.layer1(x)
         v2 = v.layer2(x)
         v3 = v.layer3(v2)
         v4 = v.attnpool(v.layer4(v3))
+        if nhwc:
+            return [t.contiguous() for t in (v2, v3, v4)]
         return [v2, v3, v4]
 
     def forward(self, images: Tensor, texts: Sequence[str]) -> VLFeatures:

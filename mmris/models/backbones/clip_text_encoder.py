@@ -11,6 +11,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from mmris.models.utils.checkpoint import checkpoint_call
+
 __all__ = ['CLIPTextEncoder']
 
 
@@ -111,7 +113,11 @@ class CLIPTextEncoder(nn.Module):
             x = x.transpose(0, 1)
         levels = {}
         for i, block in enumerate(self.transformer.resblocks):
-            x = block(x, attn_mask=mask)
+            x = checkpoint_call(
+                block, x, None, None, mask,
+                enabled=(self.training
+                         and getattr(self.transformer, 'grad_checkpointing',
+                                     False)))
             if i in layer_ids:
                 y = x if batch_first else x.transpose(0, 1)
                 levels[i] = y[batch, eot]

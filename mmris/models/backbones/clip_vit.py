@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmris.models.utils import CLIPTokenizer, build_open_clip
+from mmris.models.utils import (CLIPTokenizer, build_open_clip,
+                                checkpoint_call)
 from mmris.models.utils.open_clip_utils import check_layer_ids, require_vit
 from mmris.registry import MODELS
 from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
@@ -91,6 +92,12 @@ class CLIPViT(BaseModule):
             Defaults to 'bilinear'.
         freeze_visual (bool): Stop gradients to the image tower.
         freeze_text (bool): Stop gradients to the text tower.
+        with_cp (bool): Activation checkpointing of every block of both
+            towers while training
+            (:func:`~mmris.models.utils.checkpoint_call`; open_clip's
+            ``grad_checkpointing`` in the text tower): less memory, about
+            one more forward pass of compute; outputs and gradients
+            unchanged. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -106,8 +113,10 @@ class CLIPViT(BaseModule):
                  interpolate: str = 'bilinear',
                  freeze_visual: bool = False,
                  freeze_text: bool = False,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         clip = build_open_clip(model_name, pretrained, model_cfg)
         visual = require_vit(clip, 'CLIPViT')
         blocks = visual.transformer.resblocks
@@ -136,6 +145,9 @@ class CLIPViT(BaseModule):
 
         self.tokenizer = CLIPTokenizer(context_length)
         self.text = CLIPTextEncoder(clip, context_length, project_sentence)
+        # open_clip's own switch (honoured by its Transformer.forward and by
+        # CLIPTextEncoder.forward_layers), on in training mode only: train()
+        self.text.transformer.grad_checkpointing = with_cp
         self.sentence_levels = sentence_levels
         text_depth = len(self.text.transformer.resblocks)
         if sentence_levels and out_indices[-1] >= text_depth:
@@ -165,6 +177,7 @@ class CLIPViT(BaseModule):
         """Set the mode; frozen towers stay in eval mode."""
         super().train(mode)
         self._freeze()
+        self.text.transformer.grad_checkpointing = self.with_cp and mode
         return self
 
     @property
@@ -211,7 +224,8 @@ class CLIPViT(BaseModule):
             x = x.transpose(0, 1)
         maps, tokens = [], []
         for i, block in enumerate(self.resblocks):
-            x = block(x)
+            x = checkpoint_call(block, x,
+                                enabled=self.with_cp and self.training)
             if i in self.out_indices:
                 y = x if self.batch_first else x.transpose(0, 1)
                 tokens.append(y[:, 0])

@@ -34,7 +34,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.models.layers import AdaptedCLIPBlock, CrossModalFeatureExtraction
-from mmris.models.utils import CLIPTokenizer, build_open_clip
+from mmris.models.utils import (CLIPTokenizer, build_open_clip,
+                                checkpoint_call)
 from mmris.models.utils.open_clip_utils import check_layer_ids, require_vit
 from mmris.registry import MODELS
 from mmris.structures import FeatureSpec, LevelSpec, VLFeatures
@@ -82,6 +83,11 @@ class RISCLIPBackbone(BaseModule):
         out_indices (Sequence[int]): 0-based image layers returned in
             ``visual``. Defaults to (0, 1, 2, 3) (layers 1-4).
         maskclip (bool): MaskCLIP value path in the last image layer.
+        with_cp (bool): Activation checkpointing of every adapted block
+            and CFE module while training
+            (:func:`~mmris.models.utils.checkpoint_call`): less memory,
+            about one more forward pass of compute; outputs and gradients
+            unchanged. Defaults to False.
         freeze_clip (bool): Freeze CLIP's weights (the paper). False is
             Table 3's "fine-tuned" row.
         init_cfg (dict, optional): Initialisation config.
@@ -106,8 +112,10 @@ class RISCLIPBackbone(BaseModule):
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  maskclip: bool = True,
                  freeze_clip: bool = True,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         clip = build_open_clip(model_name, pretrained, model_cfg)
         visual = require_vit(clip, 'RISCLIPBackbone')
         for tower in (visual.transformer, clip.transformer):
@@ -274,20 +282,25 @@ class RISCLIPBackbone(BaseModule):
         first_v = self.num_visual_layers - self.num_cfe
         first_t = self.num_text_layers - self.num_cfe
 
+        cp = self.with_cp and self.training
+
         def run_visual(i, x):
-            x = self.visual_blocks[i](x)
+            x = checkpoint_call(self.visual_blocks[i], x, enabled=cp)
             if i in self.out_indices:
                 taps.append(x)
             return x
 
+        def run_text(k, x):
+            return checkpoint_call(self.text_blocks[k], x, mask, enabled=cp)
+
         for i in range(first_v):
             x_v = run_visual(i, x_v)
         for k in range(first_t):
-            x_t = self.text_blocks[k](x_t, mask)
+            x_t = run_text(k, x_t)
         for j, cfe in enumerate(self.cfe):
-            x_v, x_t = cfe(x_v, x_t, pad_mask)
+            x_v, x_t = checkpoint_call(cfe, x_v, x_t, pad_mask, enabled=cp)
             x_v = run_visual(first_v + j, x_v)
-            x_t = self.text_blocks[first_t + j](x_t, mask)
+            x_t = run_text(first_t + j, x_t)
         return taps, x_v, x_t, grid
 
     def forward(self, images: Tensor, texts: Sequence[str]) -> VLFeatures:

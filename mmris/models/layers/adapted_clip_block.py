@@ -99,7 +99,11 @@ class AdaptedCLIPBlock(nn.Module):
             q = q * self.temperature.to(q.dtype)
         if attn_mask is not None:
             attn_mask = attn_mask.to(q.dtype)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        # the wrapped attention's dropout, in training only (as
+        # nn.MultiheadAttention); 0 in CLIP
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask,
+            dropout_p=attn.dropout if self.training else 0.)
         return attn.out_proj(out.transpose(1, 2).reshape(b, n, c))
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
