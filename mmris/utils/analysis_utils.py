@@ -2,7 +2,8 @@
 
 The batch goes through the config's own test pipeline and data
 preprocessor, so FLOPs and timings are those of the configured input size
-and text length, for every method.
+and text length, for every method. :func:`set_input_size` builds the same
+model (widths, depths) for another input size (the tools' ``--input-size``).
 """
 from typing import List, Optional, Sequence, Tuple, Union
 

@@ -150,11 +150,11 @@ def test_inferencer_and_demo(name, tmp_path, capsys):
     """Gray (H, W), (H, W, 1), BGRA and non-ASCII expressions through the
     inferencer; its random weights saved with the config and loaded
     (strictly) by demo/image_demo.py."""
-    cfg = load_config(CONFIGS[name], dict(o.split('=', 1)
-                                          for o in _options(name)),
-                      (SIZE, SIZE))
+    cfg = load_config(CONFIGS[name], input_size=(SIZE, SIZE))
+    options = dict(o.split('=', 1) for o in _options(name))
     torch.manual_seed(0)
-    inferencer = RISInferencer(cfg, device='cpu', show_progress=False)
+    inferencer = RISInferencer(cfg, device='cpu', show_progress=False,
+                               cfg_options=options)
     rng = np.random.default_rng(0)
     images = [
         rng.integers(0, 256, (37, 53), dtype=np.uint8),
@@ -185,13 +185,36 @@ def test_inferencer_and_demo(name, tmp_path, capsys):
     del inferencer
     image = str(tmp_path / 'gray.png')
     mmcv.imwrite(images[0], image)
-    text = _run('demo/image_demo.py', [
+    text = _run('demo/image_demo.py', _with_options([
         image, texts[2], cfg_file, '--weights', ckpt, '--device', 'cpu',
         '--out-file', tmp_path / 'demo.png', '--mask-file',
         tmp_path / 'mask.png'
-    ], capsys)
+    ], name), capsys)
     mask = mmcv.imread(str(tmp_path / 'mask.png'), flag='unchanged')
     assert mask.shape == images[0].shape
     # same weights, image and text: the demo's mask is the inferencer's
     np.testing.assert_array_equal(mask, expected * 255)
     assert osp.isfile(tmp_path / 'demo.png') and 'overlay written' in text
+
+
+def test_set_input_size():
+    """The input size reaches the preprocessor, every letterbox, the
+    backbone's img_size and the head's token grid; a grid that does not
+    scale evenly is an error naming it."""
+    from mmris.utils.analysis_utils import set_input_size
+    cfg = load_config(CONFIGS['asda'])
+    assert config_input_size(cfg) == (416, 416)
+    assert cfg.model.decode_head.feat_size == 26
+    set_input_size(cfg, (96, 64))
+    assert config_input_size(cfg) == (96, 64)
+    assert tuple(cfg.model.backbone.img_size) == (96, 64)
+    assert tuple(cfg.model.decode_head.feat_size) == (6, 4)
+    for key in ('train_dataloader', 'test_dataloader'):
+        steps = [t for t in cfg[key].dataset.pipeline
+                 if t.type == 'LetterboxResize']
+        assert steps and all(tuple(t.scale) == (96, 64) for t in steps)
+    with pytest.raises(ValueError, match='model.decode_head.feat_size'):
+        set_input_size(load_config(CONFIGS['asda']), (100, 100))
+    # BEiT-3's int img_size stays an int for a square input
+    cfg = load_config(CONFIGS['shared_ris'], input_size=(64, 64))
+    assert cfg.model.backbone.img_size == 64
