@@ -218,3 +218,15 @@ def test_set_input_size():
     # BEiT-3's int img_size stays an int for a square input
     cfg = load_config(CONFIGS['shared_ris'], input_size=(64, 64))
     assert cfg.model.backbone.img_size == 64
+
+
+def test_inferencer_cfg_options_are_checked(refer_data_root, tmp_path):
+    """RISInferencer's cfg_options reach the model; a typo in a top-level
+    key is an error with the closest key, not a silently ignored option."""
+    from e2e_utils import write_toy_config
+    cfg = write_toy_config(str(tmp_path / 'toy.py'), refer_data_root)
+    inferencer = RISInferencer(cfg, device='cpu', show_progress=False,
+                               cfg_options={'model.test_cfg.threshold': 0.9})
+    assert inferencer.model.test_cfg.threshold == 0.9
+    with pytest.raises(KeyError, match="Did you mean 'model'"):
+        RISInferencer(cfg, device='cpu', cfg_options={'modle.x': 1})
