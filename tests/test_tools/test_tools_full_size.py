@@ -48,8 +48,8 @@ CONFIGS = {
     'configs/risclip/risclip-b_stage2_4xb8-1e_refcoco-640x640.py',
     'mix': 'configs/mix/wgdahead_r50-crisneck_2xb14-30e_refcoco-416x416.py',
 }
-#: Full-size parameter counts (the tools build at SIZE; BEiT-3's and
-#: ASDA's positional tables shrink with the input, nothing else does).
+#: Every full-size model here has 145 M to 375 M parameters; at SIZE only
+#: the positional tables and ASDA's token-grid Linear (WCG) shrink.
 MIN_PARAMS = 1.4e8
 
 
