@@ -8,11 +8,14 @@ relative to the JSON file's folder unless absolute), or a JSON-lines file
 with one such record per line. Writes ``out/vis/<name>.png`` (overlays),
 ``out/pred/<name>.png`` (0/255 masks) and ``out/results.json`` (per pair:
 image, text, mask file, mask area), where ``<name>`` is the image stem (with
-the pair's index when an image appears more than once).
+the pair's index when an image appears more than once). ``--cfg-options``
+overrides config settings (e.g. ``model.backbone.spm_path=beit3.spm``).
 """
 import argparse
 import json
 import os.path as osp
+
+from mmengine.config import DictAction
 
 import mmris  # noqa: F401
 from mmris.apis import RISInferencer
@@ -56,12 +59,15 @@ def main() -> None:
     parser.add_argument('--non-strict', action='store_true')
     parser.add_argument(
         '--no-vis', action='store_true', help='write masks only')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value')
     args = parser.parse_args()
 
     pairs = load_pairs(args.pairs)
     inferencer = RISInferencer(
         args.config, weights=args.weights, device=args.device,
-        strict=not args.non_strict)
+        strict=not args.non_strict, cfg_options=args.cfg_options)
     result = inferencer([p[0] for p in pairs],
                         texts=[p[1] for p in pairs],
                         batch_size=args.batch_size,

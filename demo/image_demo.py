@@ -7,12 +7,16 @@ CONFIG is a config file or a config name under ``configs/`` (e.g.
 ``cris_tiny_synthetic``). The overlay (prediction contour and light fill,
 expression in a band under the image) goes to ``--out-file``; ``--mask-file``
 writes the 0/255 mask. The checkpoint is loaded strictly (``--non-strict``
-loads the matching weights of another model anyway).
+loads the matching weights of another model anyway). ``--cfg-options``
+overrides config settings, e.g. ``model.backbone.spm_path=beit3.spm`` for
+the BEiT-3 (Shared-RIS) tokenizer.
 """
 import argparse
 import os.path as osp
 
 import mmcv
+
+from mmengine.config import DictAction
 
 import mmris  # noqa: F401
 from mmris.apis import RISInferencer
@@ -33,6 +37,10 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='load weights that do not all fit the model')
     parser.add_argument('--show', action='store_true', help='show a window')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value (e.g. '
+        'model.backbone.spm_path=beit3.spm)')
     return parser.parse_args()
 
 
@@ -45,7 +53,8 @@ def main() -> None:
         weights=args.weights,
         device=args.device,
         strict=not args.non_strict,
-        show_progress=False)
+        show_progress=False,
+        cfg_options=args.cfg_options)
     result = inferencer(args.img, texts=args.text, show=args.show)
     mmcv.imwrite(result['visualization'][0], args.out_file)
     mask = result['predictions'][0]['mask']

@@ -14,6 +14,7 @@ Example::
     result = inferencer('scene.png', texts='the red circle', out_dir='out')
     mask = result['predictions'][0]['mask']        # (H, W) uint8 0/1
 """
+import copy
 import logging
 import os
 import os.path as osp
@@ -38,6 +39,17 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 InputType = Union[str, np.ndarray]
 
 
+def _merge_options(cfg: Union[Config, dict], options: dict) -> None:
+    """Merge ``--cfg-options`` style overrides into ``cfg`` in place (a
+    ``Config`` or the ``ConfigDict`` BaseInferencer makes of a dict)."""
+    from mmris.utils import check_cfg_option_keys
+    merged = Config(copy.deepcopy(dict(cfg.items())))
+    check_cfg_option_keys(merged, list(options), 'the config')
+    merged.merge_from_dict(options)
+    for key, value in merged.items():
+        cfg[key] = value
+
+
 @INFERENCERS.register_module(name=['RISInferencer', 'ris'])
 class RISInferencer(BaseInferencer):
     """Referring image segmentation inferencer.
@@ -55,6 +67,9 @@ class RISInferencer(BaseInferencer):
             (missing, unexpected or mis-shaped keys, listed); False loads
             what fits and warns. Defaults to True.
         show_progress (bool): Show a progress bar. Defaults to True.
+        cfg_options (dict, optional): Overrides merged into the config
+            before the model is built (an unknown top-level key is an
+            error), e.g. ``{'model.backbone.spm_path': 'beit3.spm'}``.
     """
 
     preprocess_kwargs: set = {'texts', 'channel_order'}
@@ -68,7 +83,8 @@ class RISInferencer(BaseInferencer):
                  device: Optional[str] = None,
                  scope: str = 'mmris',
                  strict: bool = True,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True,
+                 cfg_options: Optional[dict] = None) -> None:
         from mmris.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         init_default_scope(scope)
@@ -77,6 +93,7 @@ class RISInferencer(BaseInferencer):
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'weights file not found: {weights}')
         self.strict = strict
+        self.cfg_options = cfg_options
         self._names: List[str] = []
         super().__init__(
             model=model,
@@ -104,6 +121,8 @@ class RISInferencer(BaseInferencer):
             cfg.update(
                 Config.fromstring(checkpoint['meta']['cfg'],
                                   file_format='.py')._cfg_dict)
+        if self.cfg_options:
+            _merge_options(cfg, self.cfg_options)
         cfg.model.train_cfg = None
         model = MODELS.build(cfg.model)
         model.cfg = cfg

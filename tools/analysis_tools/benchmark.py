@@ -2,14 +2,19 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \\
         [--batch-size 8] [--warmup 5] [--iters 20] [--device cuda|cpu] \\
-        [--shape H W] [--repeat 1]
+        [--shape H W] [--input-size H W] [--repeat 1] [--cfg-options ...]
 
 Times ``model.test_step`` (data preprocessor, backbone, neck, head, mask
 post-processing to the original size) on batches of random images of the
 configured input size put through the config's test pipeline (the pipeline
 itself is not timed) with one expression each. The first ``--warmup``
 batches are not timed. Prints images/s and ms per image (mean and spread
-over ``--repeat`` runs); on a GPU every batch is synchronised.
+over ``--repeat`` runs); on a GPU every batch is synchronised. ``--shape``
+is the size of the random images (default: the input size);
+``--input-size`` builds the model for another network input size (same
+widths and depths, see :func:`mmris.utils.analysis_utils.set_input_size`).
+BEiT-3 configs need their sentencepiece model (``--cfg-options
+model.backbone.spm_path=...``).
 """
 import argparse
 import json
@@ -19,8 +24,11 @@ import mmris  # noqa: F401
 import numpy as np
 import torch
 from mmengine.config import DictAction
+from mmengine.dataset import pseudo_collate
 
 from mmris.apis import init_model
+from mmris.apis.inference import build_test_pipeline
+from mmris.utils.analysis_utils import config_input_size, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,7 +41,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeat', type=int, default=1)
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='size of the random images (default: the '
+                        'input size)')
+    parser.add_argument('--input-size', type=int, nargs=2,
+                        metavar=('H', 'W'),
+                        help='network input size (default: the config\'s)')
     parser.add_argument('--text', default='the man on the left in a red shirt')
     parser.add_argument('--json', help='also write the result here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -64,12 +77,9 @@ def run_once(model, batch, args) -> float:
 
 def main() -> None:
     args = parse_args()
-    model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options)
-    from mmengine.dataset import pseudo_collate
-
-    from mmris.apis.inference import build_test_pipeline
-    from mmris.utils.analysis_utils import config_input_size
+    model = init_model(load_config(args.config, args.cfg_options,
+                                   args.input_size),
+                       args.checkpoint, device=args.device)
     pipeline = build_test_pipeline(model.cfg, from_array=True)
     height, width = args.shape or config_input_size(model.cfg)
     rng = np.random.default_rng(0)
@@ -92,7 +102,9 @@ def main() -> None:
             json.dump(dict(images_per_s=float(fps.mean()),
                            ms_per_image=float(1000 * per_image.mean()),
                            runs=[float(v) for v in fps],
-                           batch_size=args.batch_size, device=args.device),
+                           batch_size=args.batch_size, device=args.device,
+                           image_shape=[height, width],
+                           input_shape=list(batch['inputs'][0].shape)),
                       f, indent=1)
 
 
