@@ -1,10 +1,12 @@
-"""Engine components of mmris: hooks, the resumable training loop and the
-AMP-or-float32 optimizer wrapper."""
+"""Engine components of mmris: hooks, the resumable training loop, the
+AMP-or-float32 optimizer wrapper and the grouped optimizer constructor."""
 from .amp_fallback import AutoAmpOptimWrapper, amp_available
 from .hooks import RefSegVisualizationHook, RISCheckpointHook
+from .optimizers import GroupedOptimWrapperConstructor
 from .runner import RISEpochBasedTrainLoop, seed_everything
 
 __all__ = [
     'RefSegVisualizationHook', 'RISCheckpointHook', 'AutoAmpOptimWrapper',
-    'amp_available', 'RISEpochBasedTrainLoop', 'seed_everything'
+    'amp_available', 'RISEpochBasedTrainLoop', 'seed_everything',
+    'GroupedOptimWrapperConstructor'
 ]
