@@ -89,6 +89,7 @@ model = dict(
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='GroupedOptimWrapperConstructor',
     optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.0),
     clip_grad=dict(max_norm=1.0))
 # one epoch of linear warm-up from random weights, then cosine decay to the

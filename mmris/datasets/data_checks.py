@@ -3,6 +3,8 @@
 * :func:`mask_problem`: is a ground-truth annotation empty or outside its
   image, without rasterising it (polygon area by the shoelace formula, RLE
   area from pycocotools).
+* :func:`polygon_mask_problems`: the same for many masks at once, polygons
+  vectorised with numpy (dataset build time at RefCOCO's size).
 * :func:`report_mask_problems`: count those samples and warn once per
   dataset, so an evaluation never scores empty targets unnoticed.
 * :func:`check_image_file`: a file's header (missing, zero-byte, not an
@@ -21,8 +23,8 @@ import numpy as np
 from mmengine.logging import print_log
 
 __all__ = [
-    'mask_problem', 'report_mask_problems', 'check_image_file',
-    'check_image_headers'
+    'mask_problem', 'polygon_mask_problems', 'report_mask_problems',
+    'check_image_file', 'check_image_headers'
 ]
 
 _SHOWN = 20
@@ -71,6 +73,81 @@ def mask_problem(ref_mask: dict) -> Optional[str]:
     return None
 
 
+def _flat_polygons(segmentation) -> Optional[List[list]]:
+    """The polygon parts (>= 3 points) of a polygon segmentation, or None
+    for an RLE (dict) segmentation."""
+    if isinstance(segmentation, dict):
+        return None
+    polygons = list(segmentation)
+    if polygons and not isinstance(polygons[0], (list, tuple)):
+        polygons = [polygons]
+    return [p for p in polygons if len(p) >= 6]
+
+
+def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
+    """:func:`mask_problem` of many ``ref_mask`` dicts at once.
+
+    Polygon masks are checked together with numpy (one shoelace area and
+    one bounding box per mask over all points at once, which at RefCOCO's
+    size is a hundred times faster than one call per mask); RLE and other
+    masks go through :func:`mask_problem`.
+
+    Args:
+        masks (list[dict]): ``ref_mask`` entries of data infos.
+
+    Returns:
+        list[str | None]: The problem of every mask, in order.
+    """
+    problems: List[Optional[str]] = [None] * len(masks)
+    coords: List[float] = []
+    part_sizes: List[int] = []  # points per polygon part
+    parts_per_mask: List[int] = []
+    checked: List[int] = []  # indices of masks with polygon parts
+    for k, ref_mask in enumerate(masks):
+        polygons = _flat_polygons(ref_mask['segmentation']) \
+            if isinstance(ref_mask, dict) and 'segmentation' in ref_mask \
+            else None
+        if polygons is None:
+            problems[k] = mask_problem(ref_mask)
+        elif not polygons:
+            problems[k] = 'empty'
+        else:
+            checked.append(k)
+            parts_per_mask.append(len(polygons))
+            for polygon in polygons:
+                usable = len(polygon) // 2 * 2
+                coords.extend(polygon[:usable])
+                part_sizes.append(usable // 2)
+    if not checked:
+        return problems
+    points = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    sizes = np.asarray(part_sizes)
+    part_start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # previous point of every point within its part (np.roll per part)
+    prev = np.arange(len(points)) - 1
+    prev[part_start] = part_start + sizes - 1
+    x, y = points[:, 0], points[:, 1]
+    cross = x * y[prev] - y * x[prev]
+    part_area = 0.5 * np.abs(np.add.reduceat(cross, part_start))
+    mask_part_start = np.concatenate([[0],
+                                      np.cumsum(parts_per_mask)[:-1]])
+    area = np.add.reduceat(part_area, mask_part_start)
+    mask_point_start = part_start[mask_part_start]
+    max_x = np.maximum.reduceat(x, mask_point_start)
+    max_y = np.maximum.reduceat(y, mask_point_start)
+    min_x = np.minimum.reduceat(x, mask_point_start)
+    min_y = np.minimum.reduceat(y, mask_point_start)
+    height = np.asarray([float(masks[k]['height']) for k in checked])
+    width = np.asarray([float(masks[k]['width']) for k in checked])
+    outside = (max_x <= 0) | (max_y <= 0) | (min_x >= width) | \
+        (min_y >= height)
+    empty = area < 0.5
+    for j in np.flatnonzero(outside | empty):
+        problems[checked[j]] = 'outside the image' if outside[j] \
+            else 'empty'
+    return problems
+
+
 def report_mask_problems(data_list: List[dict], name: str) -> Dict[str, int]:
     """Warn (once) about samples whose ground-truth mask is empty.
 
@@ -79,12 +156,18 @@ def report_mask_problems(data_list: List[dict], name: str) -> Dict[str, int]:
     """
     counts: Dict[str, int] = {}
     examples: Dict[str, List[str]] = {}
-    cache: Dict[Tuple, Optional[str]] = {}
+    index: Dict[Tuple, int] = {}
+    unique: List[dict] = []
+    keys = []
     for info in data_list:
         key = (info.get('ann_id'), info.get('img_path'), info.get('ref_id'))
-        if key not in cache:
-            cache[key] = mask_problem(info.get('ref_mask'))
-        problem = cache[key]
+        if key not in index:
+            index[key] = len(unique)
+            unique.append(info.get('ref_mask'))
+        keys.append(index[key])
+    found = polygon_mask_problems(unique)
+    for info, k in zip(data_list, keys):
+        problem = found[k]
         if problem is None:
             continue
         counts[problem] = counts.get(problem, 0) + 1

@@ -67,13 +67,27 @@ def _decode_bytes(obj: Any, path: str) -> Any:
     return obj
 
 
+def _may_hold_bytes(raw: bytes) -> bool:
+    """Whether a pickle can hold ``bytes`` objects after a UTF-8 load.
+
+    Python 2 (the REFER release) writes protocol 0-2 and its ``str``
+    becomes ``str`` with ``encoding='utf-8'``; Python 3 writes ``bytes``
+    with protocol 3+ opcodes or, at protocol 0-2, as a call of
+    ``_codecs.encode``. Only those pickles need the walk of
+    :func:`_decode_bytes` (a false positive only costs the walk).
+    """
+    protocol = raw[1] if raw[:1] == b'\x80' and len(raw) > 1 else 0
+    return protocol >= 3 or b'_codecs' in raw
+
+
 def load_refs_pickle(path: str, field: Optional[str] = 'refs_file') -> list:
     """Load a REFER ``refs(*).p`` file as distributed.
 
-    A plain ``pickle.load`` is tried first (it works for pickles written by
-    Python 3 and for Python-2 pickles whose strings are all ASCII). When it
-    fails, the file is reloaded with ``encoding='bytes'`` and every byte
-    string, keys included, is decoded as UTF-8.
+    The pickle is loaded with ``encoding='utf-8'``, which decodes Python-2
+    strings as they are read. Pickles written by Python 3 with ``bytes``
+    objects, and Python-2 text that is not UTF-8 (an error naming the
+    string), go through a walk that decodes every byte string, keys
+    included.
 
     Args:
         path (str): Path of the pickle.
@@ -87,13 +101,16 @@ def load_refs_pickle(path: str, field: Optional[str] = 'refs_file') -> list:
     with open(path, 'rb') as f:
         raw = f.read()
     try:
-        refs = pickle.loads(raw)
+        # Python-2 str objects are decoded as UTF-8 while unpickling.
+        refs = pickle.loads(raw, encoding='utf-8')
     except (ValueError, pickle.UnpicklingError):
-        # UnicodeDecodeError (a ValueError): Python-2 str with UTF-8 bytes.
+        # UnicodeDecodeError (a ValueError): not UTF-8; the walk below
+        # names the offending string.
         refs = _decode_bytes(pickle.loads(raw, encoding='bytes'), path)
     else:
-        # A pickle written with bytes objects loads without error: normalise.
-        refs = _decode_bytes(refs, path)
+        if _may_hold_bytes(raw):
+            # written by Python 3 with bytes objects: normalise
+            refs = _decode_bytes(refs, path)
     if not isinstance(refs, list):
         raise TypeError(f'{path!r}: expected a list of ref records, got '
                         f'{type(refs).__name__}')

@@ -6,6 +6,8 @@
 optimizer = dict(type='Adam', lr=5e-5, weight_decay=0.0)
 optim_wrapper = dict(
     type='AutoAmpOptimWrapper',
+    # a handful of parameter groups, not one per tensor (issue 12)
+    constructor='GroupedOptimWrapperConstructor',
     loss_scale='dynamic',
     optimizer=optimizer,
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))

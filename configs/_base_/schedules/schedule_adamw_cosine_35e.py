@@ -6,6 +6,8 @@ optimizer = dict(
     type='AdamW', lr=1e-4, betas=(0.9, 0.98), weight_decay=5e-4)
 optim_wrapper = dict(
     type='AutoAmpOptimWrapper',
+    # a handful of parameter groups, not one per tensor (issue 12)
+    constructor='GroupedOptimWrapperConstructor',
     loss_scale='dynamic',
     optimizer=optimizer,
     clip_grad=dict(max_norm=1.0))

@@ -9,6 +9,8 @@ optimizer = dict(
     type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=5e-3)
 optim_wrapper = dict(
     type='AutoAmpOptimWrapper',
+    # a handful of parameter groups, not one per tensor (issue 12)
+    constructor='GroupedOptimWrapperConstructor',
     dtype='bfloat16',
     optimizer=optimizer,
     paramwise_cfg=dict(custom_keys=dict()))

@@ -10,9 +10,10 @@ model = dict(
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
+    constructor='GroupedOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=5e-3),
-    # non-empty: frozen parameters are left out of the optimizer
+    # frozen parameters are left out of the optimizer
     paramwise_cfg=dict(custom_keys=dict()))
 max_epochs = 1
 param_scheduler = [

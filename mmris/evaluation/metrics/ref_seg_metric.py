@@ -66,6 +66,34 @@ def _to_builtin(value: Any) -> Any:
     return value
 
 
+#: Tensor dtypes counted through numpy views on the CPU (others: torch).
+_NUMPY_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16,
+                 torch.int32, torch.int64, torch.float16, torch.float32,
+                 torch.float64)
+
+
+def _binary_numpy(mask: np.ndarray) -> np.ndarray:
+    """``mask > 0`` as a boolean array (a bool mask is used as is)."""
+    return mask if mask.dtype == np.bool_ else np.greater(mask, 0)
+
+
+def _count_numpy(pred: np.ndarray, gt: np.ndarray) -> Tuple[int, int]:
+    """``(|pred > 0 AND gt > 0|, |pred > 0 OR gt > 0|)`` of (H, W) arrays."""
+    pred, gt = _binary_numpy(pred), _binary_numpy(gt)
+    return (np.count_nonzero(np.logical_and(pred, gt)),
+            np.count_nonzero(np.logical_or(pred, gt)))
+
+
+def _count_torch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """The same counts as a (2,) int64 tensor on the masks' device."""
+    pred = pred if pred.dtype == torch.bool else pred > 0
+    gt = gt if gt.dtype == torch.bool else gt > 0
+    return torch.stack([
+        torch.count_nonzero(pred & gt),
+        torch.count_nonzero(pred | gt)
+    ])
+
+
 @METRICS.register_module()
 class RefSegMetric(BaseMetric):
     """Overall IoU, mean IoU and precision at IoU thresholds for RIS.
@@ -74,7 +102,10 @@ class RefSegMetric(BaseMetric):
     where ``I = |pred AND gt|`` and ``U = |pred OR gt|`` are pixel counts at
     the original image resolution, so that ``BaseMetric.evaluate`` can gather
     the results across ranks and truncate the sampler's padding. Masks are
-    binarised with ``> 0``.
+    binarised with ``> 0``. The counts are made where the prediction is:
+    on the CPU through numpy views of the tensors (no copy), on a GPU with
+    torch, one transfer of ``2 x batch`` integers per batch; only they (and
+    the masks written for ``output_dir``) leave the device.
 
     Empty union: when both the prediction and the ground truth are empty,
     ``U = 0`` and the IoU of that sample is set to ``empty_iou``, by default
@@ -157,30 +188,50 @@ class RefSegMetric(BaseMetric):
                 ``gt_sem_seg.data`` (1, H, W) at the original resolution and
                 the metainfo keys ``split``, ``ref_id``, ``sent_id``.
         """
+        # Counting happens where the masks are: numpy views of CPU tensors
+        # (no copy), torch kernels on an accelerator, whose counts of the
+        # whole batch come back in one transfer. Only the counts (and, with
+        # ``output_dir``, the written mask) leave the device.
+        pending = []  # (split, sample, pred) of every sample
+        device_counts = {}  # device -> list of (2,) count tensors
         for sample in data_samples:
-            split = _get_meta(sample, 'split', None) or DEFAULT_SPLIT
+            split = str(_get_meta(sample, 'split', None) or DEFAULT_SPLIT)
             pred = _get_mask(sample, 'pred_sem_seg')
             gt = _get_mask(sample, 'gt_sem_seg')
-            ident = self._sample_name(sample)
             if pred is None or gt is None:
                 missing = 'pred_sem_seg' if pred is None else 'gt_sem_seg'
-                raise KeyError(f'RefSegMetric: sample {ident} has no '
+                raise KeyError(f'RefSegMetric: sample '
+                               f'{self._sample_name(sample)} has no '
                                f'`{missing}`; both the prediction and the '
                                'ground-truth mask are needed.')
-            pred = self._as_2d(pred) > 0
-            gt = self._as_2d(gt.to(pred.device)) > 0
+            pred, gt = self._as_2d(pred), self._as_2d(gt)
             if pred.shape != gt.shape:
                 raise ValueError(
                     f'RefSegMetric: prediction and ground truth of sample '
-                    f'{ident} differ in shape: pred {tuple(pred.shape)} vs '
-                    f'gt {tuple(gt.shape)}. Both must be at the original '
-                    'image resolution.')
-            intersection = int((pred & gt).sum().item())
-            union = int((pred | gt).sum().item())
-            self.results.append((str(split), intersection, union))
+                    f'{self._sample_name(sample)} differ in shape: pred '
+                    f'{tuple(pred.shape)} vs gt {tuple(gt.shape)}. Both must '
+                    'be at the original image resolution.')
+            if (pred.device.type == 'cpu' and gt.device.type == 'cpu'
+                    and pred.dtype in _NUMPY_DTYPES
+                    and gt.dtype in _NUMPY_DTYPES):
+                counts = _count_numpy(pred.detach().numpy(),
+                                      gt.detach().numpy())
+            else:
+                counts = _count_torch(pred, gt.to(pred.device))
+                device_counts.setdefault(pred.device, []).append(counts)
+            pending.append((split, sample, pred, counts))
+        fetched = {
+            device: iter(torch.stack(counts).tolist())
+            for device, counts in device_counts.items()
+        }
+        for split, sample, pred, counts in pending:
+            if isinstance(counts, torch.Tensor):
+                counts = next(fetched[pred.device])
+            intersection, union = int(counts[0]), int(counts[1])
+            self.results.append((split, intersection, union))
             if self.output_dir is not None:
-                self._dump_sample(sample, str(split), ident, pred,
-                                  intersection, union)
+                self._dump_sample(sample, split, self._sample_name(sample),
+                                  pred, intersection, union)
         if self._record_file is not None:
             self._record_file.flush()
 
@@ -217,7 +268,7 @@ class RefSegMetric(BaseMetric):
                      union: int) -> None:
         """Write the PNG of one prediction and its JSON line."""
         if self.save_masks:
-            mask = pred.to(torch.uint8).mul_(255).cpu().numpy()
+            mask = (pred > 0).to(torch.uint8).mul_(255).cpu().numpy()
             mmcv.imwrite(mask, osp.join(self.output_dir, split,
                                         f'{name}.png'))
         if self._record_file is None:
