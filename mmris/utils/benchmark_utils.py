@@ -94,7 +94,8 @@ def load_bench_config(config: str,
     init_default_scope(cfg.get('default_scope', 'mmris'))
     # the current logger: warnings only (not one line per parameter from
     # init_weights and the optimizer constructor)
-    MMLogger.get_instance('mmris_benchmark', log_level='WARNING')
+    if not MMLogger.check_instance_created('mmris_benchmark'):
+        MMLogger.get_instance('mmris_benchmark', log_level='WARNING')
     return cfg
 
 
