@@ -9,6 +9,8 @@ the process, the number of threads and the load average reported beside them
 (on a shared CPU machine, threads competing with other processes inflate
 wall time several-fold; the CPU time shows it).
 """
+import argparse
+import json
 import os
 import platform
 import resource
@@ -35,6 +37,50 @@ _AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 _AMP_ONLY_ARGS = ('loss_scale', 'dtype', 'use_fsdp')
 #: A polygon covering the centre of the image (fractions of W, H).
 _BOX = (0.25, 0.3, 0.7, 0.8)
+
+
+def add_benchmark_args(parser: argparse.ArgumentParser, batch_size: int,
+                       iters: int, batch_help: str = '') -> None:
+    """The arguments every config benchmark takes: ``config``,
+    ``--batch-size``, ``--warmup``, ``--iters``, ``--device``, ``--threads``,
+    ``--shape`` (original image size), ``--json`` and ``--cfg-options``."""
+    from mmengine.config import DictAction
+    parser.add_argument('config', help='config file or name under configs/')
+    parser.add_argument('--batch-size', type=int, default=batch_size,
+                        help=batch_help)
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed iterations first')
+    parser.add_argument('--iters', type=int, default=iters,
+                        help='timed iterations (the median is reported)')
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--threads', type=int,
+                        help='torch intra-op threads (default: torch\'s)')
+    parser.add_argument('--shape', type=int, nargs=2, default=[480, 640],
+                        metavar=('H', 'W'),
+                        help='size of the synthetic original images')
+    parser.add_argument('--json', help='also write the result here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config')
+
+
+def check_benchmark_args(parser: argparse.ArgumentParser,
+                         args: argparse.Namespace) -> None:
+    """Exit with the parser's message on counts out of range."""
+    for name in ('batch_size', 'iters'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    if args.warmup < 0:
+        parser.error('--warmup must be >= 0')
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+
+
+def save_json(path: Optional[str], result: dict) -> None:
+    """Write ``result`` to ``path`` (nothing when None)."""
+    if path:
+        with open(path, 'w') as f:
+            json.dump(result, f, indent=1)
 
 
 def set_threads(threads: Optional[int]) -> int:

@@ -20,45 +20,26 @@ free cores. Peak memory is ``torch.cuda.max_memory_allocated`` on a GPU and
 the process's peak RSS on a CPU.
 """
 import argparse
-import json
 
 import mmris  # noqa: F401
 import torch
-from mmengine.config import DictAction
 
 from mmris.apis import init_model
-from mmris.utils.benchmark_utils import (describe_environment,
-                                         environment_info, load_bench_config,
-                                         make_test_batch, peak_memory_mb,
-                                         reset_peak_memory, set_threads,
-                                         summarize, time_iterations)
+from mmris.utils.benchmark_utils import (
+    add_benchmark_args, check_benchmark_args, describe_environment,
+    environment_info, load_bench_config, make_test_batch, peak_memory_mb,
+    reset_peak_memory, save_json, set_threads, summarize, time_iterations)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='config file or name under configs/')
+    add_benchmark_args(parser, batch_size=8, iters=10,
+                       batch_help='the batched run (batch 1 is always '
+                       'measured)')
     parser.add_argument('--checkpoint', help='weights (optional)')
-    parser.add_argument('--batch-size', type=int, default=8,
-                        help='the batched run (batch 1 is always measured)')
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--threads', type=int,
-                        help='torch intra-op threads (default: torch\'s)')
-    parser.add_argument('--shape', type=int, nargs=2, default=[480, 640],
-                        metavar=('H', 'W'),
-                        help='original image size (masks are resized back '
-                        'to it)')
     parser.add_argument('--text', default='the man on the left in a red shirt')
-    parser.add_argument('--json', help='also write the result here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    for name in ('batch_size', 'iters'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1')
-    if args.warmup < 0:
-        parser.error('--warmup must be >= 0')
+    check_benchmark_args(parser, args)
     return args
 
 
@@ -120,9 +101,7 @@ def main(argv=None) -> dict:
         batch1_images_per_s=runs['1']['samples_per_s'],
         runs=runs,
         env=env)
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=1)
+    save_json(args.json, result)
     return result
 
 

@@ -30,7 +30,6 @@ faster), with the CPU times beside the wall times.
 """
 import argparse
 import contextlib
-import json
 import os
 import os.path as osp
 import sys
@@ -268,7 +267,7 @@ def main(argv=None) -> dict:
     from mmris.utils.benchmark_utils import (
         build_bench_optim_wrapper, build_train_model, describe_environment,
         environment_info, load_bench_config, make_test_batch,
-        make_train_batch, set_threads)
+        make_train_batch, save_json, set_threads)
     set_threads(args.threads)
     device = args.device
     sync = (lambda: torch.cuda.synchronize(device)) if device.startswith(
@@ -401,9 +400,7 @@ def main(argv=None) -> dict:
               f'({med_cpu["public_" + kind]:.3f} s CPU); ratio mmris/public '
               f'{result[kind + "_ratio"]:.2f}x wall, '
               f'{result[kind + "_cpu_ratio"]:.2f}x CPU')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=1)
+    save_json(args.json, result)
     return result
 
 

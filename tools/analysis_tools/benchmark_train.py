@@ -2,7 +2,8 @@
 
     python tools/analysis_tools/benchmark_train.py CONFIG [--batch-size 2] \\
         [--amp config|fp32|fp16|bf16] [--warmup 2] [--iters 5] \\
-        [--device cuda|cpu] [--threads N] [--json PATH] [--cfg-options ...]
+        [--device cuda|cpu] [--threads N] [--shape H W] [--json PATH] \\
+        [--cfg-options ...]
 
 The runner's path: the model is built from ``cfg.model`` (random weights,
 ``init_weights()``), the optim wrapper from ``cfg.optim_wrapper`` with the
@@ -19,45 +20,25 @@ process's CPU time, and the peak memory (``torch.cuda.max_memory_allocated``
 on a GPU, peak RSS on a CPU).
 """
 import argparse
-import json
 
 import mmris  # noqa: F401
-import torch
-from mmengine.config import DictAction
 
-from mmris.utils.benchmark_utils import (AMP_CHOICES, build_bench_optim_wrapper,
-                                         build_train_model, check_amp_device,
-                                         describe_environment,
-                                         environment_info, load_bench_config,
-                                         make_train_batch, peak_memory_mb,
-                                         reset_peak_memory, set_threads,
-                                         summarize, time_iterations)
+from mmris.utils.benchmark_utils import (
+    AMP_CHOICES, add_benchmark_args, build_bench_optim_wrapper,
+    build_train_model, check_amp_device, check_benchmark_args,
+    describe_environment, environment_info, load_bench_config,
+    make_train_batch, peak_memory_mb, reset_peak_memory, save_json,
+    set_threads, summarize, time_iterations)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='config file or name under configs/')
-    parser.add_argument('--batch-size', type=int, default=2)
+    add_benchmark_args(parser, batch_size=2, iters=5)
     parser.add_argument('--amp', choices=AMP_CHOICES, default='config',
                         help='precision of the optim wrapper (fp16 / bf16 '
                         'need a GPU)')
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=5)
-    parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--threads', type=int,
-                        help='torch intra-op threads (default: torch\'s)')
-    parser.add_argument('--image-size', type=int, nargs=2, default=[480, 640],
-                        metavar=('H', 'W'),
-                        help='size of the synthetic original images')
-    parser.add_argument('--json', help='also write the result here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    for name in ('batch_size', 'iters'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1')
-    if args.warmup < 0:
-        parser.error('--warmup must be >= 0')
+    check_benchmark_args(parser, args)
     try:
         check_amp_device(args.amp, args.device)
     except ValueError as e:
@@ -72,7 +53,7 @@ def main(argv=None) -> dict:
     model = build_train_model(cfg, args.device)
     optim_wrapper = build_bench_optim_wrapper(model, cfg, args.amp,
                                               args.device)
-    batch = make_train_batch(cfg, args.batch_size, tuple(args.image_size))
+    batch = make_train_batch(cfg, args.batch_size, tuple(args.shape))
     losses = []
 
     def step():
@@ -110,9 +91,7 @@ def main(argv=None) -> dict:
           f'{result["median_s"]:.3f} s/iter wall, '
           f'{result["median_cpu_s"]:.3f} s CPU{first}')
     print(f'peak memory: {peak_mb:.0f} MiB ({peak_kind})')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=1)
+    save_json(args.json, result)
     return result
 
 
