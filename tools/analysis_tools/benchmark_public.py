@@ -131,8 +131,10 @@ def _import_public(root: str):
     package is the one imported."""
     sys.path.insert(0, root)
     import model as public_model
-    where = osp.dirname(osp.abspath(public_model.__file__))
-    if osp.commonpath([where, root]) != root:
+
+    # a namespace package (no __init__.py) has a __path__ and no __file__
+    where = [osp.abspath(p) for p in public_model.__path__]
+    if osp.join(root, 'model') not in where:
         raise ImportError(f'"model" was imported from {where}, not from '
                           f'--public-root {root}')
     return public_model
@@ -359,6 +361,11 @@ def main(argv=None) -> dict:
             if repeat:
                 wall[name].append(time.perf_counter() - start)
                 cpu[name].append(time.process_time() - cpu_start)
+        if repeat:  # progress, for long runs on a busy machine
+            print(f'round {repeat}/{args.repeats}: ' + ', '.join(
+                f'{k} {wall[k][-1]:.2f} s ({cpu[k][-1]:.2f} s CPU)'
+                for k in steps),
+                  flush=True)
     if outputs['ours_infer'] != outputs['public_infer'] or \
             outputs['ours_infer'] != _ORIGINAL_HW:
         raise RuntimeError(f'predictions of different sizes: mmris '
