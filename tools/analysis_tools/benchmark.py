@@ -14,9 +14,10 @@ are not timed (the first one, reported apart, builds kernels and caches);
 the figures are the median of ``--iters`` timed batches, with the process's
 CPU time, the thread count and the load average beside them: on a shared
 CPU, more threads than free cores inflate the wall time several-fold (an
-earlier 49 s/image for CRIS-R50 at 416 px came from that, not from the
-model: about 2 s of CPU time per image), so pass ``--threads`` to match the
-free cores. Peak memory is ``torch.cuda.max_memory_allocated`` on a GPU and
+earlier 49 s/image for CRIS-R50 at 416 px was wall time on a machine loaded
+far beyond its cores; the same image costs about 2 s of CPU time, and on a
+busy 2-core machine 2 threads measured 10.4 s wall against 3.2 s with one),
+so pass ``--threads`` to match the free cores. Peak memory is ``torch.cuda.max_memory_allocated`` on a GPU and
 the process's peak RSS on a CPU.
 """
 import argparse
