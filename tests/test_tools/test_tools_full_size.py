@@ -113,7 +113,7 @@ def test_benchmark(name, tmp_path, capsys):
     info = json.load(open(out))
     assert info['images_per_s'] > 0 and 'images/s' in text
     assert info['image_shape'] == [50, 70]
-    assert info['input_shape'] == [3, SIZE, SIZE]  # letterboxed
+    assert info['input_shape'] == [SIZE, SIZE]  # letterboxed
 
 
 @pytest.mark.parametrize('name', list(CONFIGS))
