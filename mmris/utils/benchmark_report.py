@@ -4,7 +4,7 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 __all__ = ['median_time', 'print_table', 'write_json']
 
@@ -44,8 +44,11 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return text
 
 
-def write_json(path: str, result: Dict[str, Any]) -> None:
-    """Write ``result`` as indented JSON to ``path`` (folders created)."""
+def write_json(path: Optional[str], result: Dict[str, Any]) -> None:
+    """Write ``result`` as indented JSON to ``path`` (folders created;
+    nothing when ``path`` is None or empty)."""
+    if not path:
+        return
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with open(path, 'w', encoding='utf-8') as f:

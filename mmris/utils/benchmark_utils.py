@@ -10,7 +10,6 @@ the process, the number of threads and the load average reported beside them
 wall time several-fold; the CPU time shows it).
 """
 import argparse
-import json
 import os
 import platform
 import resource
@@ -22,12 +21,14 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from mmris.utils.benchmark_report import write_json
+
 __all__ = [
     'load_bench_config', 'build_train_model', 'build_bench_optim_wrapper',
     'make_train_batch', 'make_test_batch', 'time_iterations',
     'reset_peak_memory', 'peak_memory_mb', 'environment_info',
     'AMP_CHOICES', 'check_amp_device', 'set_threads', 'describe_environment',
-    'summarize'
+    'summarize', 'write_json'
 ]
 
 #: ``--amp`` values: precision of the optim wrapper (``config`` keeps the
@@ -78,13 +79,6 @@ def check_benchmark_args(parser: argparse.ArgumentParser,
         parser.error('--warmup must be >= 0')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
-
-
-def save_json(path: Optional[str], result: dict) -> None:
-    """Write ``result`` to ``path`` (nothing when None)."""
-    if path:
-        with open(path, 'w') as f:
-            json.dump(result, f, indent=1)
 
 
 def set_threads(threads: Optional[int]) -> int:

@@ -33,7 +33,7 @@ from mmris.apis import init_model
 from mmris.utils.benchmark_utils import (
     add_benchmark_args, check_benchmark_args, describe_environment,
     environment_info, load_bench_config, make_test_batch, peak_memory_mb,
-    reset_peak_memory, save_json, set_threads, summarize, time_iterations)
+    reset_peak_memory, write_json, set_threads, summarize, time_iterations)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
         input_shape=runs['1']['input_shape'],
         runs=runs,
         env=env)
-    save_json(args.json, result)
+    write_json(args.json, result)
     return result
 
 

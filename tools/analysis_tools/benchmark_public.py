@@ -269,7 +269,7 @@ def main(argv=None) -> dict:
     from mmris.utils.benchmark_utils import (
         build_bench_optim_wrapper, build_train_model, describe_environment,
         environment_info, load_bench_config, make_test_batch,
-        make_train_batch, save_json, set_threads)
+        make_train_batch, write_json, set_threads)
     set_threads(args.threads)
     device = args.device
     sync = (lambda: torch.cuda.synchronize(device)) if device.startswith(
@@ -407,7 +407,7 @@ def main(argv=None) -> dict:
               f'({med_cpu["public_" + kind]:.3f} s CPU); ratio mmris/public '
               f'{result[kind + "_ratio"]:.2f}x wall, '
               f'{result[kind + "_cpu_ratio"]:.2f}x CPU')
-    save_json(args.json, result)
+    write_json(args.json, result)
     return result
 
 

@@ -27,7 +27,7 @@ from mmris.utils.benchmark_utils import (
     AMP_CHOICES, add_benchmark_args, build_bench_optim_wrapper,
     build_train_model, check_amp_device, check_benchmark_args,
     describe_environment, environment_info, load_bench_config,
-    make_train_batch, peak_memory_mb, reset_peak_memory, save_json,
+    make_train_batch, peak_memory_mb, reset_peak_memory, write_json,
     set_threads, summarize, time_iterations)
 
 
@@ -92,7 +92,7 @@ def main(argv=None) -> dict:
           f'{result["median_s"]:.3f} s/iter wall, '
           f'{result["median_cpu_s"]:.3f} s CPU{first}')
     print(f'peak memory: {peak_mb:.0f} MiB ({peak_kind})')
-    save_json(args.json, result)
+    write_json(args.json, result)
     return result
 
 
