@@ -19,6 +19,8 @@ __all__ = [
 
 #: Model config keys holding a token grid that scales with the input size.
 GRID_KEYS = ('feat_size', 'grid_size')
+#: Resize transforms whose ``scale`` is (h, w); mmcv's take (w, h).
+HW_SCALE_TYPES = ('LetterboxResize', 'RandomAffineLetterbox')
 
 
 def _pair(value) -> Tuple[int, int]:
@@ -29,12 +31,13 @@ def _pair(value) -> Tuple[int, int]:
 
 def _scale_hw(step: dict) -> Optional[Tuple[int, int]]:
     """(H, W) of a resize step's ``scale``: ``(h, w)`` for
-    ``LetterboxResize``, mmcv's ``(w, h)`` for the others; None without."""
+    :data:`HW_SCALE_TYPES`, mmcv's ``(w, h)`` for the others; None
+    without."""
     scale = step.get('scale')
     if not scale:
         return None
     h, w = _pair(scale)
-    return (h, w) if step.get('type') == 'LetterboxResize' else (w, h)
+    return (h, w) if step.get('type') in HW_SCALE_TYPES else (w, h)
 
 
 def _datasets(dataset: dict) -> list:
@@ -94,7 +97,7 @@ def set_input_size(cfg: Config, size: Sequence[int]) -> Config:
         for dataset in _datasets(loader.dataset):
             for step in dataset.get('pipeline') or []:
                 if _scale_hw(step) == old:
-                    step['scale'] = (new if step['type'] == 'LetterboxResize'
+                    step['scale'] = (new if step['type'] in HW_SCALE_TYPES
                                      else (new[1], new[0]))
 
     def visit(node, path: str) -> None:

@@ -211,7 +211,7 @@ def test_set_input_size():
     assert tuple(cfg.model.decode_head.feat_size) == (6, 4)
     for key in ('train_dataloader', 'test_dataloader'):
         steps = [t for t in cfg[key].dataset.pipeline
-                 if t.type == 'LetterboxResize']
+                 if t.type in ('LetterboxResize', 'RandomAffineLetterbox')]
         assert steps and all(tuple(t.scale) == (96, 64) for t in steps)
     with pytest.raises(ValueError, match='model.decode_head.feat_size'):
         set_input_size(load_config(CONFIGS['asda']), (100, 100))
