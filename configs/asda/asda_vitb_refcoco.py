@@ -20,10 +20,10 @@ _base_ = [
 
 # Training pipeline with the ASDA public code's augmentation (YOLO-style, in
 # its order): horizontal flip that swaps "left" / "right" in the expression,
-# HSV jitter, letterbox to 416 padded with the CLIP mean, random affine. The
-# flip, letterbox and affine are one warp (RandomAffineLetterbox: one
-# resampling of the image; the HSV jitter by look-up tables on the warped
-# uint8 image, the padding kept exact). Indices, for --cfg-options (e.g.
+# value (V of HSV) jitter, letterbox to 416 padded with the CLIP mean, random
+# affine. The flip, letterbox and affine are one warp (RandomAffineLetterbox:
+# one resampling of the image; the value jitter by a look-up table on the
+# warped uint8 image, the padding kept exact). Indices, for --cfg-options (e.g.
 # train_dataloader.dataset.pipeline.2.scale="(64,64)"):
 #   0 load image, 1 load mask, 2 flip + HSV + letterbox + affine, 3 pack
 train_pipeline = [
@@ -34,7 +34,10 @@ train_pipeline = [
         scale=_base_.img_scale,
         pad_val=_base_.pad_val,
         flip_prob=0.5,
-        hsv_gains=(0.5, 0.5, 0.5),
+        # value only, in [0.5, 1.5]: the public code draws a saturation
+        # gain but never applies it and leaves hue alone
+        # (dataset/data_loader.py, augment_hsv)
+        hsv_gains=(0.0, 0.0, 0.5),
         max_rotate_degree=5.0,
         max_translate_ratio=0.1,
         scaling_ratio_range=(0.9, 1.1),

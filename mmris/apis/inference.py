@@ -206,8 +206,8 @@ def inference_model(model: nn.Module,
             ``'rgb'``. Defaults to 'bgr'.
 
     Returns:
-        SegDataSample | list[SegDataSample]: ``pred_sem_seg`` (1, H, W) with
-        values 0/1 and ``seg_logits`` at the original image size.
+        SegDataSample | list[SegDataSample]: ``pred_sem_seg`` (1, H, W) bool
+        (True on the object) and ``seg_logits`` at the original image size.
     """
     single = isinstance(img, (str, Path, np.ndarray))
     imgs = [img] if single else list(img)

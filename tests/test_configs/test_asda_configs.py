@@ -242,7 +242,7 @@ def test_main_config_recipe():
     aug = train.pipeline[2]
     assert tuple(aug.scale) == (416, 416)
     assert tuple(aug.pad_val) == tuple(cfg.pad_val)
-    assert aug.flip_prob == 0.5 and tuple(aug.hsv_gains) == (0.5, 0.5, 0.5)
+    assert aug.flip_prob == 0.5 and tuple(aug.hsv_gains) == (0.0, 0.0, 0.5)
     assert (aug.max_rotate_degree, aug.max_translate_ratio,
             tuple(aug.scaling_ratio_range),
             aug.max_shear_degree) == (5.0, 0.1, (0.9, 1.1), 2.0)

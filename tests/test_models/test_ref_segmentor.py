@@ -125,6 +125,8 @@ def test_texts_reach_the_backbone_and_predict_original_size():
         out = model.test_step(data)
     assert [o.pred_sem_seg.shape for o in out] == [(30, 50), (50, 30)]
     assert set(np.unique(out[0].pred_sem_seg.data.numpy())) <= {0, 1}
+    # bool, 1 byte a pixel (the dtype benchmark_metric.py times)
+    assert out[0].pred_sem_seg.data.dtype == torch.bool
 
 
 def test_missing_text_is_a_clear_error():

@@ -106,7 +106,7 @@ def test_asda_card_command_two_cpu_processes(refer_data_root, tmp_path):
         'PackRefSegInputs'
     ]
     assert tuple(cfg.train_dataloader.dataset.pipeline[2].hsv_gains) == (
-        0.5, 0.5, 0.5)
+        0.0, 0.0, 0.5)
     assert cfg.optim_wrapper.optimizer.lr == 5e-5
     assert cfg.model.neck.selection == 'straight_through'
     assert cfg.model.decode_head.dual_branch

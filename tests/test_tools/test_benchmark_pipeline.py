@@ -67,3 +67,41 @@ def test_separate_steps_mirror_the_fused_step(tool):
     assert [s['type'] for s in tool.separate_steps(steps)] == [
         'LoadRefImageFromFile', 'LetterboxResize', 'RandomAffine'
     ]
+
+
+def test_synthetic_jpegs_have_coco_file_size(tool, tmp_path):
+    # decoding must cost what a RefCOCO (COCO train2014) image costs:
+    # about 160 KB a 640x480 JPEG on average
+    infos = tool.write_images(str(tmp_path), 3, 0)
+    sizes = [osp.getsize(i['img_path']) / 1024 for i in infos]
+    assert 120 < sum(sizes) / len(sizes) < 200
+
+
+def test_img_dir_real_jpegs(tool, tmp_path, monkeypatch, capsys):
+    import cv2
+    import numpy as np
+    folder = tmp_path / 'jpegs'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate([(300, 500), (400, 240)]):
+        assert cv2.imwrite(str(folder / f'{i}.jpg'),
+                           rng.integers(0, 256, (h, w, 3), np.uint8))
+    (folder / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'pipeline.json'
+    monkeypatch.setattr(sys, 'argv', [
+        TOOL, 'configs/asda/asda_vitb_refcoco.py', '--img-dir',
+        str(folder), '--samples', '2', '--rounds', '1', '--warmup', '1',
+        '--no-separate', '--json', str(out)
+    ])
+    tool.main()
+    result = json.loads(out.read_text())
+    assert result['images'] == str(folder) and result['num_images'] == 2
+    assert list(result['rows']) == ['floor 416x416', 'asda']
+    assert str(folder) in capsys.readouterr().out
+    infos = tool.read_images(str(folder), 5, 0)
+    assert [(i['ref_mask']['height'], i['ref_mask']['width'])
+            for i in infos] == [(300, 500), (400, 240)]
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match='no .jpg'):
+        tool.read_images(str(empty), 5, 0)

@@ -181,6 +181,23 @@ def test_hsv_on_output_keeps_padding_and_matches_distribution():
     np.testing.assert_array_equal(fused['img'][-13:], ref['img'][-13:])
 
 
+def test_value_only_jitter_on_output_keeps_padding():
+    # the ASDA config's jitter (value only): same result as jittering the
+    # letterboxed image, except that the padding stays exact
+    gains = np.array([1.0, 1.0, 1.4])
+    t = RandomAffineLetterbox(scale=(104, 104), pad_val=PAD, flip_prob=0.0,
+                              affine_prob=0.0, hsv_gains=(0.0, 0.0, 0.5))
+    t.hsv._sample = lambda: (True, gains)
+    fused = t(loaded())
+    plain = RandomAffineLetterbox(scale=(104, 104), pad_val=PAD,
+                                  flip_prob=0.0, affine_prob=0.0)(loaded())
+    jittered = RandomHSV.jitter(plain['img'], gains)
+    assert not np.array_equal(jittered, plain['img'])
+    np.testing.assert_array_equal(fused['img'][13:-13], jittered[13:-13])
+    np.testing.assert_array_equal(fused['img'][:13], plain['img'][:13])
+    np.testing.assert_array_equal(fused['img'][-13:], plain['img'][-13:])
+
+
 def test_hsv_needs_uint8_colour_image():
     t = RandomAffineLetterbox(scale=(32, 32), hsv_gains=(0.5, 0.5, 0.5))
     with pytest.raises(TypeError, match='uint8'):

@@ -29,7 +29,8 @@ def test_pack(loaded):
     assert inputs.shape == (3, 40, 60) and inputs.dtype == torch.uint8
     assert isinstance(sample, SegDataSample)
     gt = sample.gt_sem_seg.data
-    assert gt.shape == (1, 40, 60) and gt.dtype == torch.int64
+    # LoadRefMask's uint8 mask keeps its dtype (1 byte a pixel)
+    assert gt.shape == (1, 40, 60) and gt.dtype == torch.uint8
     np.testing.assert_array_equal(gt[0].numpy(), loaded['gt_seg_map'])
     assert sample.text == 'the red box on the left'
     assert (sample.ref_id, sample.sent_id, sample.ann_id,

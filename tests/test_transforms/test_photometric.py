@@ -1,4 +1,5 @@
 """Tests of RandomHSV and mmseg's PhotoMetricDistortion in mmris."""
+import cv2
 import numpy as np
 import pytest
 
@@ -74,3 +75,48 @@ def test_registry():
     t = TRANSFORMS.build(dict(type='RandomHSV', hgain=0.1))
     assert isinstance(t, RandomHSV) and t.hgain == 0.1
     assert 'RandomHSV(hgain=0.1' in repr(t)
+
+
+@pytest.mark.parametrize('gain', [0.5, 0.83, 1.0, 1.27, 1.5])
+def test_value_only_jitter_keeps_hue_and_saturation(image, gain):
+    # hue and saturation gains of 1 take the value-only path: V' from the
+    # same truncating table, every channel scaled by V' / V (hand formula)
+    img = image.astype(np.float64)
+    value = img.max(axis=2)
+    table = np.clip(np.arange(256) * gain, 0, 255).astype(np.uint8)
+    new_value = table[value.astype(np.uint8)].astype(np.float64)
+    expected = img * (new_value / np.maximum(value, 1))[..., None]
+    out = RandomHSV.jitter(image, np.array([1.0, 1.0, gain]))
+    assert out.dtype == np.uint8 and out.shape == image.shape
+    assert np.abs(out - expected).max() <= 0.5 + 1e-6
+    np.testing.assert_array_equal(out.max(axis=2), new_value)
+    # a 4-channel input gives the same 3 channels
+    bgra = np.concatenate([image, np.full_like(image[..., :1], 7)], -1)
+    np.testing.assert_array_equal(RandomHSV.jitter(bgra, np.array(
+        [1.0, 1.0, gain])), out)
+
+
+def test_value_only_jitter_close_to_hsv_round_trip(image):
+    # the 8-bit HSV round trip (hue in 180 levels) lands within a few levels
+    # of the exact value-only result
+    gain = 1.3
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    table = np.clip(np.arange(256) * gain, 0, 255).astype(np.uint8)
+    hsv[..., 2] = table[hsv[..., 2]]
+    round_trip = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).astype(int)
+    out = RandomHSV.jitter(image, np.array([1.0, 1.0, gain])).astype(int)
+    diff = np.abs(out - round_trip)
+    assert diff.max() <= 8 and diff.mean() < 1.0
+
+
+def test_value_only_transform_changes_brightness_not_hue(loaded):
+    np.random.seed(3)
+    img = loaded['img'].copy()
+    out = RandomHSV(hgain=0.0, sgain=0.0, vgain=0.5)(loaded)['img']
+    hue_in = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[..., 0].astype(int)
+    hue_out = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)[..., 0].astype(int)
+    bright = img.max(axis=2) > 40
+    assert not np.array_equal(out, img)
+    # hue (0-179, circular) kept up to 8-bit rounding on bright pixels
+    dh = np.abs(hue_in - hue_out)[bright]
+    assert np.minimum(dh, 180 - dh).max() <= 2

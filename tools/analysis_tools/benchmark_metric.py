@@ -4,10 +4,9 @@
         [--width 640] [--num-samples 64] [--batch-size 8] \\
         [--device cpu|cuda] [--repeat 5] [--json OUT]
 
-Samples are random blobs at the original image resolution in the dtypes the
-pipeline and the segmentor produce today (``pred_sem_seg`` and
-``gt_sem_seg`` int64), and in compact dtypes (bool prediction, uint8 ground
-truth). The floor is numpy's boolean intersection and union of the same
+Samples are random blobs at the original image resolution in the dtypes
+mmris produces (``pred_sem_seg`` bool from ``RefSegmentor``, ``gt_sem_seg``
+uint8 from ``PackRefSegInputs``) and, for comparison, in mmseg's int64. The floor is numpy's boolean intersection and union of the same
 masks already binarised (``count_nonzero(p & g)``, ``count_nonzero(p |
 g)``). Printed: ms per sample, the floor and the ratio (medians of
 ``--repeat`` runs, interleaved in one process).
@@ -77,10 +76,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     sync = torch.cuda.synchronize if args.device.startswith('cuda') \
         else (lambda: None)
     variants = {
-        'int64 pred / int64 gt (today)':
-        _samples(pred, gt, torch.int64, torch.int64, args.device),
-        'bool pred / uint8 gt (compact)':
+        'bool pred / uint8 gt (mmris)':
         _samples(pred, gt, torch.bool, torch.uint8, args.device),
+        'int64 pred / int64 gt (mmseg dtypes)':
+        _samples(pred, gt, torch.int64, torch.int64, args.device),
     }
     batches = {
         name: [s[i:i + args.batch_size] for i in range(0, n, args.batch_size)]

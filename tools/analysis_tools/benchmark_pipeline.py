@@ -1,12 +1,14 @@
 """Training-pipeline samples/s per data-loader worker, against the floor.
 
     python tools/analysis_tools/benchmark_pipeline.py [CONFIG ...] \\
-        [--num-images 8] [--samples 100] [--rounds 5] [--json out.json]
+        [--num-images 8] [--img-dir DIR] [--samples 100] [--rounds 5] \\
+        [--json out.json]
 
 For each config (default: the main full-size config of every method), the
 training pipeline of ``train_dataloader.dataset`` runs on synthetic 640x480
-JPEGs (written to a temporary folder, with a polygon mask and an expression
-each, as the dataset's data infos hold them) in this one process with one
+JPEGs of COCO's mean file size (written to a temporary folder, with a
+polygon mask and an expression each, as the dataset's data infos hold them;
+``--img-dir`` takes real JPEGs instead) in this one process with one
 thread (``cv2.setNumThreads(0)``, ``OMP_NUM_THREADS=1``,
 ``torch.set_num_threads(1)``), as one data-loader worker runs it. The
 floor is what no pipeline avoids: read the file, decode it
@@ -24,7 +26,6 @@ import os
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os.path as osp  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -40,6 +41,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 import mmris  # noqa: E402,F401
 from mmris.datasets.transforms import letterbox_geometry  # noqa: E402
 from mmris.registry import TRANSFORMS  # noqa: E402
+from mmris.utils.benchmark_report import write_json  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIGS = (
@@ -57,7 +59,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('configs', nargs='*', default=list(DEFAULT_CONFIGS),
                         help='configs (default: one per method)')
     parser.add_argument('--num-images', type=int, default=8,
-                        help='synthetic JPEGs to cycle through')
+                        help='JPEGs to cycle through')
+    parser.add_argument('--img-dir',
+                        help='time on the JPEGs of this folder (e.g. '
+                        'data/coco/train2014) instead of synthetic ones')
     parser.add_argument('--samples', type=int, default=100,
                         help='samples per row and round')
     parser.add_argument('--rounds', type=int, default=5)
@@ -76,45 +81,93 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def _photo_like(rng: np.random.Generator) -> np.ndarray:
+    """A (480, 640, 3) uint8 texture with a photo's spectrum.
+
+    Noise at seven octaves of equal amplitude (an amplitude falling as
+    1 / frequency, as in natural images): at JPEG quality 90 it takes about
+    160 KB, what a COCO train2014 image takes on average (13.5 GB for
+    82,783 images), so that decoding costs what a RefCOCO image costs.
+    """
+    img = np.full((IMG_H, IMG_W, 3), 128, np.float32)
+    for octave in range(7):
+        h, w = max(2, IMG_H >> octave), max(2, IMG_W >> octave)
+        noise = rng.normal(0, 14, (h, w, 3)).astype(np.float32)
+        img += cv2.resize(noise, (IMG_W, IMG_H),
+                          interpolation=cv2.INTER_CUBIC)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _polygon(rng: np.random.Generator, height: int,
+             width: int) -> np.ndarray:
+    """A random 12-vertex star-shaped polygon inside the image, (12, 2)."""
+    cx = rng.uniform(0.25, 0.75) * width
+    cy = rng.uniform(0.25, 0.75) * height
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 12))
+    radii = rng.uniform(0.08, 0.23, 12) * min(height, width)
+    return np.stack([cx + radii * np.cos(angles),
+                     cy + radii * np.sin(angles)], -1)
+
+
+def _info(path: str, poly: np.ndarray, height: int, width: int,
+          index: int) -> dict:
+    """A data info as ``RefCOCODataset`` builds it."""
+    return dict(
+        img_path=path,
+        text=TEXT,
+        ref_id=index,
+        sent_id=index,
+        ann_id=index,
+        img_id=index,
+        split='train',
+        ref_mask=dict(
+            segmentation=[poly.reshape(-1).tolist()],
+            height=height,
+            width=width),
+        reduce_zero_label=False)
+
+
 def write_images(folder: str, count: int, seed: int) -> List[dict]:
     """Write ``count`` 640x480 JPEGs and return their data infos.
 
-    Each image is smooth colour gradients, blurred noise and a filled
+    Each image is a photo-like texture (:func:`_photo_like`) with a filled
     polygon (the referred object, also given as a COCO polygon), JPEG
-    quality 90, so decoding costs what a photo of that size costs.
+    quality 90.
     """
     rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:IMG_H, 0:IMG_W].astype(np.float32)
     infos = []
     for i in range(count):
-        base = np.stack([xs * rng.uniform(0.1, 0.5), ys * rng.uniform(
-            0.1, 0.5), (xs + ys) * rng.uniform(0.1, 0.3)], -1) % 256
-        noise = rng.normal(0, 25, (IMG_H, IMG_W, 3)).astype(np.float32)
-        img = np.clip(base + cv2.GaussianBlur(noise, (0, 0), 1.5), 0, 255)
-        img = img.astype(np.uint8)
-        cx, cy = rng.uniform(150, 490), rng.uniform(120, 360)
-        angles = np.sort(rng.uniform(0, 2 * np.pi, 12))
-        radii = rng.uniform(40, 110, 12)
-        poly = np.stack([cx + radii * np.cos(angles),
-                         cy + radii * np.sin(angles)], -1)
+        img = _photo_like(rng)
+        poly = _polygon(rng, IMG_H, IMG_W)
         cv2.fillPoly(img, [poly.round().astype(np.int32)],
                      tuple(int(v) for v in rng.integers(0, 256, 3)))
         path = osp.join(folder, f'{i:04d}.jpg')
         cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        infos.append(_info(path, poly, IMG_H, IMG_W, i))
+    return infos
+
+
+def read_images(folder: str, count: int, seed: int) -> List[dict]:
+    """Data infos of the first ``count`` JPEGs of ``folder`` (sorted).
+
+    Each gets a random polygon as its referred object (the pipeline's cost
+    does not depend on what the polygon covers).
+    """
+    names = sorted(n for n in os.listdir(folder)
+                   if n.lower().endswith(('.jpg', '.jpeg')))[:count]
+    if not names:
+        raise FileNotFoundError(f'--img-dir {folder!r}: no .jpg / .jpeg '
+                                'files')
+    rng = np.random.default_rng(seed)
+    infos = []
+    for i, name in enumerate(names):
+        path = osp.join(folder, name)
+        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        if img is None:
+            raise OSError(f'--img-dir: cannot decode {path!r}')
+        height, width = img.shape[:2]
         infos.append(
-            dict(
-                img_path=path,
-                text=TEXT,
-                ref_id=i,
-                sent_id=i,
-                ann_id=i,
-                img_id=i,
-                split='train',
-                ref_mask=dict(
-                    segmentation=[poly.reshape(-1).tolist()],
-                    height=IMG_H,
-                    width=IMG_W),
-                reduce_zero_label=False))
+            _info(path, _polygon(rng, height, width), height, width, i))
     return infos
 
 
@@ -164,12 +217,12 @@ def separate_steps(steps: Sequence[dict]) -> List[dict]:
 
 def floor_fn(size: Tuple[int, int]) -> Callable[[dict], None]:
     """Read + decode + bilinear resize to the letterbox size of ``size``."""
-    (new_h, new_w), _ = letterbox_geometry((IMG_H, IMG_W), size)
 
     def run(info: dict) -> None:
         with open(info['img_path'], 'rb') as f:
             buf = np.frombuffer(f.read(), np.uint8)
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        (new_h, new_w), _ = letterbox_geometry(img.shape[:2], size)
         cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
 
     return run
@@ -223,7 +276,12 @@ def run(args: argparse.Namespace) -> dict:
                               transforms=rows[name].names)
 
     with tempfile.TemporaryDirectory() as folder:
-        infos = write_images(folder, args.num_images, args.seed)
+        if args.img_dir:
+            infos = read_images(args.img_dir, args.num_images, args.seed)
+        else:
+            infos = write_images(folder, args.num_images, args.seed)
+        jpeg_kb = float(
+            np.mean([osp.getsize(i['img_path']) for i in infos])) / 1024
         for fn in rows.values():
             for i in range(args.warmup):
                 fn(infos[i % len(infos)])
@@ -254,16 +312,18 @@ def run(args: argparse.Namespace) -> dict:
             entry['ms_per_transform'] = {
                 k: 1e3 * v / fn.calls for k, v in fn.seconds.items()}
         results[name] = entry
-    return dict(rows=results, image_size=[IMG_H, IMG_W],
-                samples=args.samples, rounds=args.rounds,
-                num_images=args.num_images, threads=1,
+    return dict(rows=results,
+                images=args.img_dir or 'synthetic 640x480',
+                num_images=len(infos), mean_jpeg_kb=jpeg_kb,
+                samples=args.samples, rounds=args.rounds, threads=1,
                 opencv=cv2.__version__)
 
 
 def main() -> None:
     args = parse_args()
     out = run(args)
-    print(f'training pipelines, one worker (1 thread), {IMG_W}x{IMG_H} JPEG; '
+    print(f'training pipelines, one worker (1 thread), {out["images"]} '
+          f'JPEGs ({out["num_images"]}, mean {out["mean_jpeg_kb"]:.0f} KB); '
           f'medians of {args.rounds} rounds x {args.samples} samples')
     print(f'| {"pipeline":36s} | ms/sample | samples/s | x floor |')
     print(f'| {"-" * 36} | --------- | --------- | ------- |')
@@ -276,8 +336,7 @@ def main() -> None:
                               for k, v in row['ms_per_transform'].items())
             print(f'{name}: ms per transform: {parts}')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(out, f, indent=1)
+        write_json(args.json, out)
 
 
 if __name__ == '__main__':

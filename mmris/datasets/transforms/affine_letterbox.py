@@ -230,7 +230,7 @@ class RandomAffineLetterbox(BaseTransform):
         if gains is None:
             return cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
         out = RandomHSV.jitter(bgra, gains, self.hsv.channel_order)
-        outside = np.ascontiguousarray(bgra[..., 3] == 0).view(np.uint8)
+        outside = cv2.compare(cv2.extractChannel(bgra, 3), 0, cv2.CMP_EQ)
         cv2.copyTo(self._fill(out.shape), outside, out)
         return out
 

@@ -4,6 +4,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 import torch
+from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
 
 from mmris.registry import TRANSFORMS
@@ -24,11 +25,19 @@ class PackRefSegInputs(PackSegInputs):
     Same as mmseg's :class:`~mmseg.datasets.transforms.PackSegInputs`
     (``inputs`` is the (C, H, W) image tensor, ``data_samples`` a
     :class:`~mmseg.structures.SegDataSample` whose ``gt_sem_seg`` holds the
-    (1, H, W) int64 mask when ``gt_seg_map`` is present), with the
+    (1, H, W) mask when ``gt_seg_map`` is present), with the
     expression and its ids in the metainfo: the segmentor reads
     ``data_sample.text`` (``PixelData`` cannot hold text). Meta keys missing
     from the results are skipped, as in mmseg, except ``text``, which is
     required.
+
+    A uint8 or bool (H, W) ``gt_seg_map`` (what :class:`LoadRefMask`
+    makes) keeps its dtype in ``gt_sem_seg``: 1 byte a pixel instead of
+    mmseg's int64 (8), for the loader's shared memory, the host-to-device
+    copy and the metric's counting (issue 12). The heads read it as long
+    (:func:`~mmris.models.heads.base_ris_head.stack_gt_masks`) and the
+    preprocessor's padding value 255 fits. Other maps are packed as mmseg
+    packs them (int64).
 
     Required Keys:
 
@@ -86,7 +95,14 @@ class PackRefSegInputs(PackSegInputs):
         # (H, W, C) -> (C, H, W) by cv2.split: the same tensor as mmseg's
         # transpose + torch copy, in a third of the time (issue 12)
         chw = np.stack(cv2.split(img))
+        gt = results.get('gt_seg_map')
+        compact_gt = (isinstance(gt, np.ndarray) and gt.ndim == 2
+                      and gt.dtype in (np.uint8, np.bool_))
+        skip = ('img', 'gt_seg_map') if compact_gt else ('img', )
         packed = super().transform(
-            {k: v for k, v in results.items() if k != 'img'})
+            {k: v for k, v in results.items() if k not in skip})
         packed['inputs'] = torch.from_numpy(chw)
+        if compact_gt:
+            packed['data_samples'].gt_sem_seg = PixelData(
+                data=torch.from_numpy(np.ascontiguousarray(gt[None])))
         return packed

@@ -221,8 +221,11 @@ class LoadRefMask(BaseTransform):
                 f'{name}: mask size {tuple(mask.shape)} (h, w) does not match '
                 f'image size {img_hw} for image {img_path!r}; check the '
                 'annotation\'s height/width or the mask file')
-        # a bool array's bytes are 0 / 1: viewed as uint8 without a copy
-        results['gt_seg_map'] = np.ascontiguousarray(mask != 0).view(np.uint8)
+        if not (mask.dtype == np.uint8 and mask.flags.c_contiguous):
+            # a bool array's bytes are 0 / 1: viewed as uint8 without a copy
+            mask = np.ascontiguousarray(mask != 0).view(np.uint8)
+        # (a C-ordered uint8 mask from load_ref_mask is 0 / 1 already)
+        results['gt_seg_map'] = mask
         seg_fields = results.setdefault('seg_fields', [])
         if 'gt_seg_map' not in seg_fields:
             seg_fields.append('gt_seg_map')

@@ -23,8 +23,12 @@ class RandomHSV(BaseTransform):
     ``g_c = 1 + U(-1, 1) * gain_c``, and applied in HSV space through
     look-up tables: ``H' = (H * g_h) mod 180`` (OpenCV's 8-bit hue range),
     ``S' = clip(S * g_s, 0, 255)``, ``V' = clip(V * g_v, 0, 255)``. This is
-    the HSV augmentation of the YOLO family that the ASDA code uses. Only the
-    image changes; masks and geometry are untouched.
+    the HSV augmentation of the YOLO family. With ``hgain = sgain = 0`` only
+    the value changes (:meth:`scale_value`, exact hue and saturation, no
+    8-bit HSV round trip): the jitter of the ASDA public code, which draws a
+    saturation gain but never applies it (``dataset/data_loader.py``,
+    ``augment_hsv``). Only the image changes; masks and geometry are
+    untouched.
 
     Required Keys:
 
@@ -89,6 +93,8 @@ class RandomHSV(BaseTransform):
         Returns:
             np.ndarray: The jittered (H, W, 3) uint8 image.
         """
+        if gains[0] == 1.0 and gains[1] == 1.0:
+            return RandomHSV.scale_value(img, gains[2])
         to_hsv, from_hsv = ((cv2.COLOR_BGR2HSV,
                              cv2.COLOR_HSV2BGR) if channel_order == 'bgr' else
                             (cv2.COLOR_RGB2HSV, cv2.COLOR_HSV2RGB))
@@ -100,6 +106,39 @@ class RandomHSV(BaseTransform):
         hsv = cv2.merge(
             (cv2.LUT(hue, lut_h), cv2.LUT(sat, lut_s), cv2.LUT(val, lut_v)))
         return cv2.cvtColor(hsv, from_hsv)
+
+    @staticmethod
+    def scale_value(img: np.ndarray, gain: float) -> np.ndarray:
+        """Change only the value ``V = max(B, G, R)`` of a uint8 image.
+
+        ``V' = clip(V * gain, 0, 255)`` truncated to uint8, the look-up
+        table of :meth:`jitter`; hue and saturation are kept by scaling the
+        three channels of each pixel by ``V' / V``, rounded. This is the
+        jitter with hue and saturation gains of 1 (the ASDA public code's,
+        which scales V only) without the 8-bit HSV round trip: hue and
+        saturation stay exact instead of quantised (OpenCV's 8-bit hue has
+        180 levels), and it costs about half as much.
+
+        Args:
+            img (np.ndarray): (H, W, 3) uint8 image; a (H, W, 4) image is
+                accepted too (the fourth channel is ignored). Channel
+                order does not matter.
+            gain (float): Multiplicative gain of V.
+
+        Returns:
+            np.ndarray: The (H, W, 3) uint8 image; the largest channel of
+            each pixel is exactly the table's ``V'``.
+        """
+        channels = cv2.split(img)[:3]
+        value = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+        levels = np.arange(256, dtype=np.float64)
+        new_value = np.clip(levels * gain, 0, 255).astype(np.uint8)
+        # V' / V per level (level 0: every channel is 0, any factor works)
+        factor = (new_value / np.maximum(levels, 1)).astype(np.float32)
+        per_pixel = cv2.LUT(value, factor)
+        return cv2.merge([
+            cv2.multiply(c, per_pixel, dtype=cv2.CV_8U) for c in channels
+        ])
 
     def transform(self, results: dict) -> dict:
         """Jitter ``results['img']`` in HSV space.

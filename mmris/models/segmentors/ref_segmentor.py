@@ -141,7 +141,7 @@ class RefSegmentor(BaseSegmentor):
 
         Returns:
             list[SegDataSample]: Samples with ``seg_logits`` (1, H0, W0) and
-            ``pred_sem_seg`` (1, H0, W0, values 0/1) at ``ori_shape``.
+            ``pred_sem_seg`` (1, H0, W0, bool) at ``ori_shape``.
         """
         if data_samples is None:
             raise ValueError('RefSegmentor.predict needs data_samples: the '
@@ -201,7 +201,8 @@ class RefSegmentor(BaseSegmentor):
                 mode='bilinear',
                 align_corners=self.align_corners,
                 warning=False)[0]
-            pred = (logit.sigmoid() > self.threshold).long()
+            # bool: 1 byte a pixel for the metric and the transfer
+            pred = logit.sigmoid() > self.threshold
             sample.set_data({
                 'seg_logits': PixelData(data=logit),
                 'pred_sem_seg': PixelData(data=pred)
