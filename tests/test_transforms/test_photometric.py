@@ -18,9 +18,11 @@ def test_hsv_changes_image_not_mask(loaded):
     assert results['text'] == 'the red box on the left'
 
 
-def test_hsv_unit_gains_nearly_identity(image):
-    out = RandomHSV.jitter(image, np.ones(3))
-    # Only the BGR -> HSV -> BGR round trip error of 8-bit OpenCV remains.
+def test_hsv_unit_gains_identity(image):
+    # hue gain 1: no 8-bit HSV round trip, so nothing changes
+    np.testing.assert_array_equal(RandomHSV.jitter(image, np.ones(3)), image)
+    # a hue change goes through the round trip: its error stays small
+    out = RandomHSV.jitter(image, np.array([1.0 + 1e-9, 1.0, 1.0]))
     assert np.abs(out.astype(int) - image.astype(int)).max() <= 8
 
 
@@ -46,7 +48,7 @@ def test_hsv_prob_zero(loaded):
 def test_hsv_zero_gains(loaded):
     img = loaded['img'].copy()
     out = RandomHSV(hgain=0, sgain=0, vgain=0)(loaded)['img']
-    assert np.abs(out.astype(int) - img.astype(int)).max() <= 8
+    np.testing.assert_array_equal(out, img)
 
 
 def test_hsv_rejects_float(loaded):
@@ -120,3 +122,36 @@ def test_value_only_transform_changes_brightness_not_hue(loaded):
     # hue (0-179, circular) kept up to 8-bit rounding on bright pixels
     dh = np.abs(hue_in - hue_out)[bright]
     assert np.minimum(dh, 180 - dh).max() <= 2
+
+
+@pytest.mark.parametrize('gain', [0.5, 0.9, 1.3])
+def test_saturation_only_jitter_keeps_hue_and_value(image, gain):
+    img = image.astype(np.float64)
+    value, low = img.max(axis=2), img.min(axis=2)
+    # 8-bit S as OpenCV's HSV conversion rounds it
+    sat = cv2.divide(image.max(axis=2) - image.min(axis=2),
+                     image.max(axis=2), scale=255).astype(np.float64)
+    table = np.clip(np.arange(256) * gain, 0, 255).astype(np.uint8)
+    ratio = table[sat.astype(np.uint8)] / np.maximum(sat, 1)
+    expected = value[..., None] - (value[..., None] - img) * ratio[..., None]
+    out = RandomHSV.jitter(image, np.array([1.0, gain, 1.0]))
+    assert np.abs(out - np.clip(expected, 0, 255)).max() <= 0.5 + 1e-3
+    np.testing.assert_array_equal(out.max(axis=2), image.max(axis=2))
+    # within a few levels of the 8-bit HSV round trip
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    hsv[..., 1] = table[hsv[..., 1]]
+    round_trip = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).astype(int)
+    diff = np.abs(out.astype(int) - round_trip)
+    assert diff.max() <= 8 and diff.mean() < 1.0
+    assert low.shape == out.shape[:2]
+
+
+def test_saturation_then_value(image):
+    both = RandomHSV.jitter(image, np.array([1.0, 0.7, 1.2]))
+    steps = RandomHSV.scale_value(RandomHSV.scale_saturation(image, 0.7),
+                                  1.2)
+    np.testing.assert_array_equal(both, steps)
+    # unit gains: an unchanged copy
+    same = RandomHSV.jitter(image, np.ones(3))
+    np.testing.assert_array_equal(same, image)
+    assert same is not image

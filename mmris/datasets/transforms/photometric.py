@@ -23,12 +23,15 @@ class RandomHSV(BaseTransform):
     ``g_c = 1 + U(-1, 1) * gain_c``, and applied in HSV space through
     look-up tables: ``H' = (H * g_h) mod 180`` (OpenCV's 8-bit hue range),
     ``S' = clip(S * g_s, 0, 255)``, ``V' = clip(V * g_v, 0, 255)``. This is
-    the HSV augmentation of the YOLO family. With ``hgain = sgain = 0`` only
-    the value changes (:meth:`scale_value`, exact hue and saturation, no
-    8-bit HSV round trip): the jitter of the ASDA public code, which draws a
-    saturation gain but never applies it (``dataset/data_loader.py``,
-    ``augment_hsv``). Only the image changes; masks and geometry are
-    untouched.
+    the HSV augmentation of the YOLO family. With ``hgain = 0`` the hue is
+    kept exactly and saturation and value change in BGR
+    (:meth:`scale_saturation`, :meth:`scale_value`) instead of through the
+    8-bit HSV round trip, whose hue has 180 levels (faster, and within a
+    few levels of it): ``sgain = 0`` is the jitter of the ASDA public code,
+    which draws a saturation gain but never applies it
+    (``dataset/data_loader.py``, ``augment_hsv``); ``vgain = 0`` the
+    saturation jitter of RISCLIP (App. A.1). Only the image changes; masks
+    and geometry are untouched.
 
     Required Keys:
 
@@ -84,6 +87,10 @@ class RandomHSV(BaseTransform):
                channel_order: str = 'bgr') -> np.ndarray:
         """Apply given HSV gains to a uint8 3-channel image.
 
+        A hue gain of exactly 1 takes the BGR path
+        (:meth:`scale_saturation`, then :meth:`scale_value`); any other
+        converts to 8-bit HSV, applies the three tables and converts back.
+
         Args:
             img (np.ndarray): (H, W, 3) uint8 image; a (H, W, 4) image is
                 accepted too (the fourth channel is ignored).
@@ -93,8 +100,14 @@ class RandomHSV(BaseTransform):
         Returns:
             np.ndarray: The jittered (H, W, 3) uint8 image.
         """
-        if gains[0] == 1.0 and gains[1] == 1.0:
-            return RandomHSV.scale_value(img, gains[2])
+        if gains[0] == 1.0:
+            # hue kept: saturation and value in BGR, no 8-bit HSV round trip
+            out = img
+            if gains[1] != 1.0:
+                out = RandomHSV.scale_saturation(out, gains[1])
+            if gains[2] != 1.0 or out is img:
+                out = RandomHSV.scale_value(out, gains[2])
+            return out
         to_hsv, from_hsv = ((cv2.COLOR_BGR2HSV,
                              cv2.COLOR_HSV2BGR) if channel_order == 'bgr' else
                             (cv2.COLOR_RGB2HSV, cv2.COLOR_HSV2RGB))
@@ -138,6 +151,44 @@ class RandomHSV(BaseTransform):
         per_pixel = cv2.LUT(value, factor)
         return cv2.merge([
             cv2.multiply(c, per_pixel, dtype=cv2.CV_8U) for c in channels
+        ])
+
+    @staticmethod
+    def scale_saturation(img: np.ndarray, gain: float) -> np.ndarray:
+        """Change only the saturation ``S = 255 (V - min) / V`` of an image.
+
+        ``S`` is rounded to 8 bits as OpenCV's HSV conversion does and
+        mapped through the truncating table of :meth:`jitter`,
+        ``S' = clip(S * gain, 0, 255)``; hue and value are kept by moving
+        every channel towards or away from ``V``:
+        ``c' = V - (V - c) * S' / S``, rounded (the largest channel stays
+        ``V``, the channels' differences keep their ratios).
+
+        Args:
+            img (np.ndarray): (H, W, 3) uint8 image; a (H, W, 4) image is
+                accepted too (the fourth channel is ignored). Channel
+                order does not matter.
+            gain (float): Multiplicative gain of S.
+
+        Returns:
+            np.ndarray: The (H, W, 3) uint8 image.
+        """
+        channels = cv2.split(img)[:3]
+        value = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+        low = cv2.min(cv2.min(channels[0], channels[1]), channels[2])
+        # OpenCV divides by 0 as 0: a black pixel has S = 0
+        sat = cv2.divide(cv2.subtract(value, low), value, scale=255)
+        levels = np.arange(256, dtype=np.float64)
+        new_sat = np.clip(levels * gain, 0, 255).astype(np.uint8)
+        # S' / S per level (level 0: all channels equal V, any factor works)
+        factor = (new_sat / np.maximum(levels, 1)).astype(np.float32)
+        per_pixel = cv2.LUT(sat, factor)
+        return cv2.merge([
+            cv2.subtract(
+                value,
+                cv2.multiply(
+                    cv2.subtract(value, c), per_pixel, dtype=cv2.CV_8U))
+            for c in channels
         ])
 
     def transform(self, results: dict) -> dict:
