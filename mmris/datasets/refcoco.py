@@ -499,8 +499,8 @@ class RefCOCODataset(BaseDataset):
         """
         if self.serialize_data:
             start = 0 if idx == 0 else self.data_address[idx - 1].item()
-            item = pickle.loads(
-                memoryview(self.data_bytes[start:self.data_address[idx].item()]))
+            end = self.data_address[idx].item()
+            item = pickle.loads(memoryview(self.data_bytes[start:end]))
         else:
             item = self.data_list[idx]
         (file_name, img_id, ann_id, ref_id, category_id, split_index,

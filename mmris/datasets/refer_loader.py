@@ -126,6 +126,37 @@ def load_refs_pickle(path: str, field: Optional[str] = 'refs_file') -> list:
 _DIGIT_TABLE = bytes(int(0x30 <= b <= 0x39) for b in range(256))
 #: 19 digits in a row: the shortest integers outside orjson's 64-bit range
 _LONG_DIGIT_RUN = b'\x01' * 19
+#: what can precede a number in JSON (a minus sign aside)
+_BEFORE_NUMBER = frozenset(b'[,: \t\n\r')
+
+
+def _may_hold_long_integers(raw: bytes) -> bool:
+    """Whether JSON text may hold an integer literal of 19 or more digits.
+
+    Such integers can be outside the 64-bit range, which orjson reads as
+    floats. A run of 19 digits counts unless the byte before it (before
+    its minus sign) cannot precede a JSON value, as in a file name or a
+    compressed RLE string; false positives only cost speed.
+
+    Args:
+        raw (bytes): JSON text.
+
+    Returns:
+        bool: False when no integer literal has 19 digits.
+    """
+    digits = raw.translate(_DIGIT_TABLE)
+    start = digits.find(_LONG_DIGIT_RUN)
+    while start >= 0:
+        before = start - 1
+        if before >= 0 and raw[before] == 0x2D:  # '-'
+            before -= 1
+        if before < 0 or raw[before] in _BEFORE_NUMBER:
+            return True
+        end = digits.find(b'\x00', start)
+        if end < 0:
+            return False
+        start = digits.find(_LONG_DIGIT_RUN, end)
+    return False
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -137,10 +168,10 @@ def _parse_json(raw: bytes) -> Any:
     (invalid JSON or UTF-8, but also ``NaN`` / ``Infinity``, ``1e400`` and
     lone surrogates, which the standard library accepts) is parsed again by
     :mod:`json`, so the result and the error are the standard library's.
-    orjson reads integers beyond 64 bits as floats without an error; text
-    with 19 or more digits in a row (such integers have at least 19) goes
-    to :mod:`json` directly, a check that costs a few percent of the
-    parse.
+    orjson reads integers beyond 64 bits as floats without an error: text
+    that may hold an integer of 19 or more digits
+    (:func:`_may_hold_long_integers`, a few percent of the parse) goes to
+    :mod:`json` directly.
 
     Args:
         raw (bytes): The file's contents.
@@ -148,8 +179,7 @@ def _parse_json(raw: bytes) -> Any:
     Returns:
         Any: The parsed document.
     """
-    if orjson is not None and \
-            raw.translate(_DIGIT_TABLE).find(_LONG_DIGIT_RUN) < 0:
+    if orjson is not None and not _may_hold_long_integers(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
