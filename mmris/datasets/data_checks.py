@@ -16,6 +16,7 @@
   seconds for 20k images; raises with the list of bad files, so a bad file
   fails before any compute (dataset option ``check_images=True``).
 """
+import itertools
 import logging
 import os
 import os.path as osp
@@ -90,7 +91,7 @@ def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
         list[str | None]: The problem of every mask, in order.
     """
     problems: List[Optional[str]] = [None] * len(masks)
-    coords: List[float] = []
+    parts: List[list] = []  # the polygon parts, an even number of values
     part_sizes: List[int] = []  # points per polygon part
     parts_per_mask: List[int] = []
     checked: List[int] = []  # indices of masks with polygon parts
@@ -112,7 +113,7 @@ def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
             if length % 2:
                 length -= 1
                 polygon = polygon[:length]
-            coords.extend(polygon)
+            parts.append(polygon)
             part_sizes.append(length // 2)
             num_parts += 1
         if not num_parts:
@@ -124,8 +125,11 @@ def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
         widths.append(float(ref_mask['width']))
     if not checked:
         return problems
-    points = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     sizes = np.asarray(part_sizes)
+    points = np.fromiter(
+        itertools.chain.from_iterable(parts),
+        dtype=np.float64,
+        count=2 * int(sizes.sum())).reshape(-1, 2)
     part_start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     # previous point of every point within its part (np.roll per part)
     prev = np.arange(len(points)) - 1
