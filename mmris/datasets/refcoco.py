@@ -154,8 +154,9 @@ class RefCOCODataset(BaseDataset):
     sentences)``. :meth:`get_data_info` joins them into the dict above, so
     RefCOCO's 120k training sentences do not carry three copies of every
     polygon (a pickled dataset, which every DataLoader worker receives,
-    about 2.5 times smaller). ``indices`` keeps only the refs its samples
-    use; :meth:`get_subset` keeps the table of every ref.
+    about 3 times smaller). ``indices`` keeps only the refs its samples
+    use; :meth:`get_subset` shares the table of every ref with the
+    dataset.
 
     Args:
         data_root (str): Root of the REFER layout. Defaults to ``'data/'``.
@@ -481,6 +482,33 @@ class RefCOCODataset(BaseDataset):
                 level=logging.WARNING)
         self._ref_records = records
         return data_list
+
+    def _copy_without_annotation(self,
+                                 memo: Optional[dict] = None
+                                 ) -> 'RefCOCODataset':
+        """The copy :meth:`get_subset` fills, sharing the ref table.
+
+        :meth:`BaseDataset._copy_without_annotation` deep-copies every
+        attribute but the samples through ``memo``, whose default is one
+        dict shared by every call (MMEngine 0.10): it keeps every copied
+        attribute alive and maps the address of every dataset copied so
+        far to that copy, so an object later allocated at such an address
+        would be "copied" as a stale dataset. A fresh ``memo`` per call
+        avoids both. The ref table is read-only, so the subset shares it
+        instead of copying it.
+
+        Args:
+            memo (dict, optional): :func:`copy.deepcopy` memo. Defaults to
+                a new dict.
+
+        Returns:
+            RefCOCODataset: A dataset without samples.
+        """
+        memo = {} if memo is None else memo
+        refs = self.__dict__.get('_refs')
+        if refs is not None:
+            memo[id(refs)] = refs
+        return super()._copy_without_annotation(memo)
 
     @force_full_init
     def get_data_info(self, idx: int) -> dict:

@@ -183,6 +183,28 @@ def test_indices_subsets_pickling_and_workers(refer_data_root,
         assert len(got) == len(expected)
 
 
+def test_subsets_ignore_mmengines_shared_memo(refer_data_root):
+    """BaseDataset._copy_without_annotation's default memo is one dict for
+    every call; an entry left there for the address of the ref table (as
+    when a dataset copied earlier lived at that address) must not replace
+    the subset's table."""
+    from mmengine.dataset import BaseDataset
+    shared = BaseDataset._copy_without_annotation.__defaults__[0]
+    assert isinstance(shared, dict)
+    expected = _expected_infos(refer_data_root)
+    ds = RefCOCODataset(data_root=refer_data_root, pipeline=[])
+    stale = RefCOCODataset(data_root=refer_data_root, split='val')
+    before = dict(shared)
+    shared[id(ds._refs)] = stale
+    try:
+        sub = ds.get_subset([1, 0])
+    finally:
+        shared.pop(id(ds._refs))
+    _assert_infos(sub, [expected[1], expected[0]])
+    assert sub._refs is ds._refs  # read-only: shared, not copied
+    assert shared == before  # nothing copied through the shared memo
+
+
 def test_one_table_row_per_ref(tmp_path):
     """RefCOCO's shape (about 3 sentences per ref): each ref's polygons
     are stored once, so the pickled dataset is much smaller than the
