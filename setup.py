@@ -42,6 +42,10 @@ INSTALL_REQUIRES = [
     'mmpretrain>=1.2.0,<1.3',
     'open_clip_torch>=3.0,<4',
     'pycocotools>=2.0.7,<3',
+    # parses RefCOCO's 114 MB instances.json at dataset build time about
+    # three times faster than the standard library (binary wheels on PyPI;
+    # mmris falls back to json when it is missing)
+    'orjson>=3.9,<4',
     # BEiT-3's XLM-R tokenizer (Shared-RIS)
     'sentencepiece>=0.1.99,<0.3',
     'numpy>=1.24,<3',

@@ -6,7 +6,9 @@
 * :func:`polygon_mask_problems`: the same for many masks at once, polygons
   vectorised with numpy (dataset build time at RefCOCO's size).
 * :func:`report_mask_problems`: count those samples and warn once per
-  dataset, so an evaluation never scores empty targets unnoticed.
+  dataset, so an evaluation never scores empty targets unnoticed;
+  :func:`report_shared_mask_problems` does it for samples that share masks
+  (RefCOCO's sentences of one ref).
 * :func:`check_image_file`: a file's header (missing, zero-byte, not an
   image, size different from the annotation) and, with ``decode=True``, its
   full decode (truncated files).
@@ -14,17 +16,18 @@
   seconds for 20k images; raises with the list of bad files, so a bad file
   fails before any compute (dataset option ``check_images=True``).
 """
+import itertools
 import logging
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
 
 __all__ = [
     'mask_problem', 'polygon_mask_problems', 'report_mask_problems',
-    'check_image_file', 'check_image_headers'
+    'report_shared_mask_problems', 'check_image_file', 'check_image_headers'
 ]
 
 _SHOWN = 20
@@ -73,17 +76,6 @@ def mask_problem(ref_mask: dict) -> Optional[str]:
     return None
 
 
-def _flat_polygons(segmentation) -> Optional[List[list]]:
-    """The polygon parts (>= 3 points) of a polygon segmentation, or None
-    for an RLE (dict) segmentation."""
-    if isinstance(segmentation, dict):
-        return None
-    polygons = list(segmentation)
-    if polygons and not isinstance(polygons[0], (list, tuple)):
-        polygons = [polygons]
-    return [p for p in polygons if len(p) >= 6]
-
-
 def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
     """:func:`mask_problem` of many ``ref_mask`` dicts at once.
 
@@ -99,29 +91,45 @@ def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
         list[str | None]: The problem of every mask, in order.
     """
     problems: List[Optional[str]] = [None] * len(masks)
-    coords: List[float] = []
+    parts: List[list] = []  # the polygon parts, an even number of values
     part_sizes: List[int] = []  # points per polygon part
     parts_per_mask: List[int] = []
     checked: List[int] = []  # indices of masks with polygon parts
+    heights: List[float] = []  # of the checked masks
+    widths: List[float] = []
     for k, ref_mask in enumerate(masks):
-        polygons = _flat_polygons(ref_mask['segmentation']) \
-            if isinstance(ref_mask, dict) and 'segmentation' in ref_mask \
-            else None
-        if polygons is None:
-            problems[k] = mask_problem(ref_mask)
-        elif not polygons:
+        if not isinstance(ref_mask, dict) or 'segmentation' not in ref_mask \
+                or isinstance(ref_mask['segmentation'], dict):
+            problems[k] = mask_problem(ref_mask)  # RLE, png, ...
+            continue
+        polygons = list(ref_mask['segmentation'])
+        if polygons and not isinstance(polygons[0], (list, tuple)):
+            polygons = [polygons]
+        num_parts = 0
+        for polygon in polygons:
+            length = len(polygon)
+            if length < 6:  # fewer than 3 points
+                continue
+            if length % 2:
+                length -= 1
+                polygon = polygon[:length]
+            parts.append(polygon)
+            part_sizes.append(length // 2)
+            num_parts += 1
+        if not num_parts:
             problems[k] = 'empty'
-        else:
-            checked.append(k)
-            parts_per_mask.append(len(polygons))
-            for polygon in polygons:
-                usable = len(polygon) // 2 * 2
-                coords.extend(polygon[:usable])
-                part_sizes.append(usable // 2)
+            continue
+        checked.append(k)
+        parts_per_mask.append(num_parts)
+        heights.append(float(ref_mask['height']))
+        widths.append(float(ref_mask['width']))
     if not checked:
         return problems
-    points = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     sizes = np.asarray(part_sizes)
+    points = np.fromiter(
+        itertools.chain.from_iterable(parts),
+        dtype=np.float64,
+        count=2 * int(sizes.sum())).reshape(-1, 2)
     part_start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     # previous point of every point within its part (np.roll per part)
     prev = np.arange(len(points)) - 1
@@ -137,8 +145,8 @@ def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
     max_y = np.maximum.reduceat(y, mask_point_start)
     min_x = np.minimum.reduceat(x, mask_point_start)
     min_y = np.minimum.reduceat(y, mask_point_start)
-    height = np.asarray([float(masks[k]['height']) for k in checked])
-    width = np.asarray([float(masks[k]['width']) for k in checked])
+    height = np.asarray(heights)
+    width = np.asarray(widths)
     outside = (max_x <= 0) | (max_y <= 0) | (min_x >= width) | \
         (min_y >= height)
     empty = area < 0.5
@@ -151,33 +159,70 @@ def polygon_mask_problems(masks: List[dict]) -> List[Optional[str]]:
 def report_mask_problems(data_list: List[dict], name: str) -> Dict[str, int]:
     """Warn (once) about samples whose ground-truth mask is empty.
 
+    Samples with the same ``(ann_id, img_path, ref_id)`` are checked once
+    (see :func:`report_shared_mask_problems`).
+
+    Args:
+        data_list (list[dict]): Data infos with ``ref_mask`` and optionally
+            ``ann_id`` / ``img_path`` / ``ref_id``.
+        name (str): Dataset name for the message.
+
+    Returns:
+        dict: problem -> number of samples.
+    """
+    index: Dict[Tuple, int] = {}
+    masks: List[dict] = []
+    num_samples: List[int] = []
+    idents: List[str] = []
+    for info in data_list:
+        key = (info.get('ann_id'), info.get('img_path'), info.get('ref_id'))
+        k = index.get(key)
+        if k is None:
+            index[key] = len(masks)
+            masks.append(info.get('ref_mask'))
+            num_samples.append(1)
+            idents.append(f'ref_id={info.get("ref_id")} '
+                          f'ann_id={info.get("ann_id")}')
+        else:
+            num_samples[k] += 1
+    return report_shared_mask_problems(masks, num_samples, idents, name)
+
+
+def report_shared_mask_problems(masks: Sequence[Optional[dict]],
+                                num_samples: Sequence[int],
+                                idents: Sequence[str],
+                                name: str) -> Dict[str, int]:
+    """Warn (once per problem) about samples whose ground-truth mask is
+    empty or outside its image, for samples that share masks.
+
+    The warning counts samples and names up to 5 distinct ``idents`` of
+    problem masks, in order.
+
+    Args:
+        masks (Sequence[dict | None]): The distinct ``ref_mask`` dicts
+            (see :func:`mask_problem`).
+        num_samples (Sequence[int]): Samples that use each mask.
+        idents (Sequence[str]): How the warning names each mask, e.g.
+            ``'ref_id=3 ann_id=7'``.
+        name (str): Dataset name for the message.
+
     Returns:
         dict: problem -> number of samples.
     """
     counts: Dict[str, int] = {}
     examples: Dict[str, List[str]] = {}
-    index: Dict[Tuple, int] = {}
-    unique: List[dict] = []
-    keys = []
-    for info in data_list:
-        key = (info.get('ann_id'), info.get('img_path'), info.get('ref_id'))
-        if key not in index:
-            index[key] = len(unique)
-            unique.append(info.get('ref_mask'))
-        keys.append(index[key])
-    found = polygon_mask_problems(unique)
-    for info, k in zip(data_list, keys):
-        problem = found[k]
+    found = polygon_mask_problems(list(masks))
+    for problem, count, ident in zip(found, num_samples, idents):
         if problem is None:
             continue
-        counts[problem] = counts.get(problem, 0) + 1
-        ident = f'ref_id={info.get("ref_id")} ann_id={info.get("ann_id")}'
-        examples.setdefault(problem, [])
-        if len(examples[problem]) < 5 and ident not in examples[problem]:
-            examples[problem].append(ident)
+        counts[problem] = counts.get(problem, 0) + count
+        shown = examples.setdefault(problem, [])
+        if len(shown) < 5 and ident not in shown:
+            shown.append(ident)
+    total = sum(num_samples)
     for problem, count in counts.items():
         print_log(
-            f'{name}: {count} of {len(data_list)} samples have a ground-truth '
+            f'{name}: {count} of {total} samples have a ground-truth '
             f'mask that is {problem} (e.g. {", ".join(examples[problem])}); '
             'they score IoU 0 (or the metric\'s empty_iou when the '
             'prediction is empty too).',

@@ -20,16 +20,16 @@ import logging
 import os.path as osp
 import pickle
 import random
-from typing import Any, Dict, List, Optional, Sequence, Set, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, force_full_init
 from mmengine.fileio import join_path
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
 
 from mmris.registry import DATASETS
-from .data_checks import check_image_headers, report_mask_problems
+from .data_checks import check_image_headers, report_shared_mask_problems
 from .refer_loader import load_instances, load_refs_pickle
 
 __all__ = ['RefCOCODataset', 'REFER_SPLITS', 'DEFAULT_SPLIT_BY']
@@ -82,6 +82,49 @@ def _format_path(template: str, data_root: Optional[str], **fields) -> str:
     return path
 
 
+def _pack(objects: Sequence[Any]) -> Tuple[np.ndarray, np.ndarray]:
+    """Pickle ``objects`` back to back into one uint8 array.
+
+    The layout of :meth:`BaseDataset._serialize_data`: protocol-4 pickles
+    concatenated, ``address[k]`` the end of object ``k``, built without a
+    numpy array per object.
+
+    Args:
+        objects (Sequence): Picklable objects.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The ``(sum of pickle sizes,)``
+        uint8 bytes and the ``(len(objects),)`` int64 end addresses.
+    """
+    buffers = [pickle.dumps(obj, protocol=4) for obj in objects]
+    address = np.cumsum(
+        np.fromiter(map(len, buffers), dtype=np.int64, count=len(buffers)))
+    return np.frombuffer(b''.join(buffers), dtype=np.uint8), address
+
+
+class _PackedRecords:
+    """A read-only sequence of records stored as one array of pickles.
+
+    Holds the records that several samples share (a ref's image, ids and
+    mask), so that they are stored once and travel to DataLoader workers
+    as two numpy arrays rather than as Python objects.
+
+    Args:
+        records (Sequence): Picklable records.
+    """
+
+    def __init__(self, records: Sequence[Any]) -> None:
+        self.data, self.address = _pack(records)
+
+    def __len__(self) -> int:
+        return len(self.address)
+
+    def __getitem__(self, k: int) -> Any:
+        start = 0 if k == 0 else self.address[k - 1].item()
+        return pickle.loads(
+            memoryview(self.data[start:self.address[k].item()]))
+
+
 @DATASETS.register_module()
 class RefCOCODataset(BaseDataset):
     """RefCOCO / RefCOCO+ / RefCOCOg for referring image segmentation.
@@ -102,6 +145,18 @@ class RefCOCODataset(BaseDataset):
     width)`` (decoded by ``LoadRefMask``), ``category_id``, ``seg_fields``
     and ``reduce_zero_label``. In per-ref mode it also holds ``sentences``,
     the list of ``(sent_id, text)`` the draw is made from.
+
+    Storage: what the samples of one ref share (image, ids, split name and
+    mask polygons or RLE) is stored once per ref, pickled into two numpy
+    arrays; ``data_list`` (or, with ``serialize_data=True``, MMEngine's
+    ``data_bytes`` / ``data_address``) holds one compact item per sample,
+    ``(ref_index, sent_id, text)`` or, per ref, ``(ref_index,
+    sentences)``. :meth:`get_data_info` joins them into the dict above, so
+    RefCOCO's 120k training sentences do not carry three copies of every
+    polygon (a pickled dataset, which every DataLoader worker receives,
+    about 3 times smaller). ``indices`` keeps only the refs its samples
+    use; :meth:`get_subset` shares the table of every ref with the
+    dataset.
 
     Args:
         data_root (str): Root of the REFER layout. Defaults to ``'data/'``.
@@ -254,8 +309,9 @@ class RefCOCODataset(BaseDataset):
     def _sentences_of(self, ref: Dict[str, Any]) -> List[tuple]:
         """Non-blank ``(sent_id, text)`` of a ref; warns about blank ones."""
         sentences = []
+        field = self.text_field
         for sent in ref.get('sentences') or []:
-            text = sent.get(self.text_field)
+            text = sent.get(field)
             if text is None:
                 raise KeyError(
                     f'{self.refs_file!r}: ref_id={ref["ref_id"]} sentence '
@@ -273,8 +329,13 @@ class RefCOCODataset(BaseDataset):
         return sentences
 
     def full_init(self) -> None:
-        """Load, filter and serialise the data infos with the garbage
+        """Load, filter, subset and serialise the samples with the garbage
         collector paused.
+
+        The steps of :meth:`BaseDataset.full_init` (``load_data_list``,
+        ``filter_data``, ``indices``, ``_serialize_data``), with the table
+        of refs packed after ``indices`` has chosen the samples, so that it
+        holds only the refs they use.
 
         Unpickling the refs and parsing ``instances.json`` create millions
         of containers; with the collector running, its generational passes
@@ -287,41 +348,72 @@ class RefCOCODataset(BaseDataset):
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            super().full_init()
+            self.data_list = self.load_data_list()
+            self.data_list = self.filter_data()
+            if self._indices is not None:
+                self.data_list = self._get_unserialized_subset(self._indices)
+            self._pack_refs()
+            if self.serialize_data:
+                self.data_bytes, self.data_address = self._serialize_data()
+            self._fully_initialized = True
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _serialize_data(self):
-        """MMEngine's packing of the data infos into one uint8 array,
-        without a numpy array per sample.
+    def _pack_refs(self) -> None:
+        """Pack the refs that ``data_list`` uses into ``self._refs`` and
+        renumber the items' ``ref_index`` to their position there."""
+        records = self.__dict__.pop('_ref_records')
+        used = sorted({item[0] for item in self.data_list})
+        if len(used) < len(records):
+            position = {k: i for i, k in enumerate(used)}
+            records = [records[k] for k in used]
+            self.data_list = [(position[item[0]], ) + item[1:]
+                              for item in self.data_list]
+        self._refs = _PackedRecords(records)
+
+    def _serialize_data(self) -> Tuple[np.ndarray, np.ndarray]:
+        """MMEngine's packing of the samples into one uint8 array, without
+        a numpy array per sample.
 
         Same layout as :meth:`BaseDataset._serialize_data` (protocol-4
         pickles back to back, ``data_address`` their cumulative ends), so
-        ``get_data_info`` and ``get_subset`` read it unchanged; the
-        buffers are joined once instead of through 120k small arrays.
+        ``get_subset`` and ``get_subset_`` read it unchanged.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: ``data_bytes`` (uint8) and
+            ``data_address`` (int64, one end per sample).
         """
-        buffers = [pickle.dumps(info, protocol=4) for info in self.data_list]
-        data_address = np.cumsum(
-            np.fromiter((len(b) for b in buffers), dtype=np.int64,
-                        count=len(buffers)))
-        data_bytes = np.frombuffer(b''.join(buffers), dtype=np.uint8)
+        data_bytes, data_address = _pack(self.data_list)
         self.data_list.clear()
         return data_bytes, data_address
 
-    def load_data_list(self) -> List[dict]:
-        """Read the refs of ``split`` and build one info per sample.
+    def load_data_list(self) -> List[tuple]:
+        """Read the refs of ``split``: one table row per ref, one compact
+        item per sample.
+
+        Sets ``self._ref_records``, one ``(file_name, img_id, ann_id,
+        ref_id, category_id, split_index, segmentation, height, width)``
+        tuple per kept ref (:meth:`full_init` packs them; ``split_index``
+        indexes ``self.splits``, the image path is ``osp.join(img_prefix,
+        file_name)``).
 
         Returns:
-            list[dict]: The data infos (see the class docstring).
+            list[tuple]: Per sentence ``(ref_index, sent_id, text)``, per
+            ref ``(ref_index, sentences)``; ``ref_index`` indexes
+            ``self._ref_records``.
         """
         refs = load_refs_pickle(self.refs_file, 'refs_file')
         coco = load_instances(self.ann_file, 'ann_file')
         images, annotations = coco['images'], coco['annotations']
         excluded = self._excluded_image_ids()
-        img_prefix = self.data_prefix.get('img_path', '')
+        self._img_prefix = self.data_prefix.get('img_path', '')
+        per_sentence = self.sample_unit == 'sentence'
+        split_index = {split: i for i, split in enumerate(self.splits)}
 
-        data_list = []
+        records: List[tuple] = []
+        num_samples: List[int] = []  # samples of every kept ref
+        data_list: List[tuple] = []
         num_excluded = 0
         # split by split, so that a multi-split set is grouped by split
         refs = [ref for split in self.splits for ref in refs
@@ -352,28 +444,19 @@ class RefCOCODataset(BaseDataset):
                 continue
             image = images[image_id]
             ann = annotations[ref['ann_id']]
-            info = dict(
-                img_path=osp.join(img_prefix, image['file_name']),
-                img_id=image_id,
-                ann_id=ref['ann_id'],
-                ref_id=ref['ref_id'],
-                category_id=ref.get('category_id', ann.get('category_id')),
-                split=self.split_names[ref['split']],
-                ref_mask=dict(
-                    segmentation=ann['segmentation'],
-                    height=image['height'],
-                    width=image['width']),
-                seg_fields=[],
-                reduce_zero_label=False)
-            if self.sample_unit == 'sentence':
-                for sent_id, text in sentences:
-                    data_list.append(dict(info, sent_id=sent_id, text=text))
+            k = len(records)
+            records.append(
+                (image['file_name'], image_id, ref['ann_id'], ref['ref_id'],
+                 ref.get('category_id', ann.get('category_id')),
+                 split_index[ref['split']], ann['segmentation'],
+                 image['height'], image['width']))
+            if per_sentence:
+                data_list.extend([(k, sent_id, text)
+                                  for sent_id, text in sentences])
+                num_samples.append(len(sentences))
             else:
-                info.update(
-                    sentences=sentences,
-                    sent_id=sentences[0][0],
-                    text=sentences[0][1])
-                data_list.append(info)
+                data_list.append((k, sentences))
+                num_samples.append(1)
         if num_excluded:
             print_log(
                 f'{self.split_name}: excluded {num_excluded} refs whose '
@@ -381,17 +464,53 @@ class RefCOCODataset(BaseDataset):
                 logger='current',
                 level=logging.INFO)
         # empty ground truths are reported, never scored unnoticed
-        report_mask_problems(data_list, self.split_name)
+        report_shared_mask_problems(
+            [dict(segmentation=r[6], height=r[7], width=r[8])
+             for r in records], num_samples,
+            [f'ref_id={r[3]} ann_id={r[2]}' for r in records],
+            self.split_name)
         if self.check_images:
-            check_image_headers(data_list, self.split_name)
+            check_image_headers(
+                (dict(img_path=osp.join(self._img_prefix, r[0]),
+                      ref_mask=dict(height=r[7], width=r[8]))
+                 for r in records), self.split_name)
         if not data_list:
             print_log(
                 f'{self.split_name}: no samples in split {self.split!r} of '
                 f'{self.refs_file!r}',
                 logger='current',
                 level=logging.WARNING)
+        self._ref_records = records
         return data_list
 
+    def _copy_without_annotation(self,
+                                 memo: Optional[dict] = None
+                                 ) -> 'RefCOCODataset':
+        """The copy :meth:`get_subset` fills, sharing the ref table.
+
+        :meth:`BaseDataset._copy_without_annotation` deep-copies every
+        attribute but the samples through ``memo``, whose default is one
+        dict shared by every call (MMEngine 0.10): it keeps every copied
+        attribute alive and maps the address of every dataset copied so
+        far to that copy, so an object later allocated at such an address
+        would be "copied" as a stale dataset. A fresh ``memo`` per call
+        avoids both. The ref table is read-only, so the subset shares it
+        instead of copying it.
+
+        Args:
+            memo (dict, optional): :func:`copy.deepcopy` memo. Defaults to
+                a new dict.
+
+        Returns:
+            RefCOCODataset: A dataset without samples.
+        """
+        memo = {} if memo is None else memo
+        refs = self.__dict__.get('_refs')
+        if refs is not None:
+            memo[id(refs)] = refs
+        return super()._copy_without_annotation(memo)
+
+    @force_full_init
     def get_data_info(self, idx: int) -> dict:
         """Info of sample ``idx``; per-ref mode draws its sentence here.
 
@@ -402,11 +521,34 @@ class RefCOCODataset(BaseDataset):
             idx (int): Sample index.
 
         Returns:
-            dict: The data info, with ``text`` / ``sent_id`` set.
+            dict: The data info (see the class docstring), with ``text`` /
+            ``sent_id`` set and ``sample_idx`` (``idx``, made
+            non-negative).
         """
-        info = super().get_data_info(idx)
-        if self.sample_unit == 'ref':
-            sent_id, text = random.choice(info['sentences'])
-            info['sent_id'] = sent_id
-            info['text'] = text
+        if self.serialize_data:
+            start = 0 if idx == 0 else self.data_address[idx - 1].item()
+            end = self.data_address[idx].item()
+            item = pickle.loads(memoryview(self.data_bytes[start:end]))
+        else:
+            item = self.data_list[idx]
+        (file_name, img_id, ann_id, ref_id, category_id, split_index,
+         segmentation, height, width) = self._refs[item[0]]
+        info = dict(
+            img_path=osp.join(self._img_prefix, file_name),
+            img_id=img_id,
+            ann_id=ann_id,
+            ref_id=ref_id,
+            category_id=category_id,
+            split=self.split_names[self.splits[split_index]],
+            ref_mask=dict(
+                segmentation=segmentation, height=height, width=width),
+            seg_fields=[],
+            reduce_zero_label=False)
+        if self.sample_unit == 'sentence':
+            info['sent_id'] = item[1]
+            info['text'] = item[2]
+        else:
+            info['sentences'] = list(item[1])
+            info['sent_id'], info['text'] = random.choice(item[1])
+        info['sample_idx'] = idx if idx >= 0 else len(self) + idx
         return info
