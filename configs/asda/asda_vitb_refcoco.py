@@ -45,11 +45,13 @@ train_pipeline = [
     dict(type='PackRefSegInputs'),
 ]
 # 14 per GPU x 2 GPUs = the paper's batch of 28. Workers per GPU sized to
-# this pipeline (flip + letterbox + random affine + HSV): 7.2 ms a sample on
-# one core (issue 12), so the ~2,000 samples/s an H200 trains ViT-B/16 at
-# 416 px needs 2,000 x 7.2 ms = 14.4 busy cores: 16 (4 capped it at about
-# 560 samples/s). Lower it with --cfg-options train_dataloader.num_workers=N
-# on a machine with fewer cores per GPU.
+# this pipeline (decode + flip + letterbox + random affine + value jitter):
+# about 5-6 ms a sample on one core for a 640x480 JPEG of COCO's mean size
+# (tools/analysis_tools/benchmark_pipeline.py), so the ~2,000 samples/s an
+# H200 trains ViT-B/16 at 416 px needs 2,000 x 5.5 ms = 11 busy cores: 16
+# leave headroom (4 capped it at about 700 samples/s). Lower it with
+# --cfg-options train_dataloader.num_workers=N on a machine with fewer cores
+# per GPU.
 train_dataloader = dict(
     batch_size=14, num_workers=16, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=14)

@@ -27,14 +27,15 @@ test_pipeline = [
 # Loader workers per GPU process, sized to the pipeline's cost (issue 12):
 # workers = target samples/s x seconds per sample on one core. Target: an
 # H200 trains a 416 px ViT-B / R50 model at about 2,000 samples/s per GPU.
-# This training pipeline (CRIS: JPEG decode + letterbox + mask, 640x480 ->
-# 416) costs 3.0 ms a sample on one core, so 2,000 x 3.0 ms = 6 busy cores;
-# 8 leave headroom (4 capped it at about 1,300 samples/s). Methods with
-# heavier augmentation set their own (ASDA: 16). On a machine with fewer
+# This training pipeline (CRIS: JPEG decode + letterbox + mask, a 640x480
+# JPEG of COCO's mean size -> 416) costs about 4 ms a sample on one core
+# (tools/analysis_tools/benchmark_pipeline.py), so 2,000 x 4 ms = 8 busy
+# cores; 10 leave headroom (4 capped it at about 1,000 samples/s). Methods
+# with heavier augmentation set their own (ASDA: 16). On a machine with fewer
 # cores per GPU, lower it with --cfg-options train_dataloader.num_workers=N.
 train_dataloader = dict(
     batch_size=8,
-    num_workers=8,
+    num_workers=10,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
@@ -45,11 +46,11 @@ train_dataloader = dict(
         split='train',
         sample_unit='sentence',
         pipeline=train_pipeline))
-# evaluation: decode + letterbox + mask at the original size, about 2.5 ms
-# a sample on one core; 6 workers feed about 2,400 samples/s
+# evaluation: decode + letterbox + mask at the original size, about 4 ms a
+# sample on one core; 8 workers feed about 2,000 samples/s
 val_dataloader = dict(
     batch_size=8,
-    num_workers=6,
+    num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
@@ -65,7 +66,7 @@ val_dataloader = dict(
 # RefSegMetric reports each split
 test_dataloader = dict(
     batch_size=8,
-    num_workers=6,
+    num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
