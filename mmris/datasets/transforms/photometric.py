@@ -15,6 +15,18 @@ from mmris.registry import TRANSFORMS
 __all__ = ['RandomHSV']
 
 
+def _gain_table(gain: float) -> np.ndarray:
+    """``clip(level * gain, 0, 255)`` truncated, for the 256 uint8 levels."""
+    return np.clip(np.arange(256) * gain, 0, 255).astype(np.uint8)
+
+
+def _ratio_table(gain: float) -> np.ndarray:
+    """``_gain_table(gain)[level] / level`` as float32 (level 0: 0), for a
+    per-pixel factor through ``cv2.LUT``."""
+    return (_gain_table(gain) / np.maximum(np.arange(256), 1)).astype(
+        np.float32)
+
+
 @TRANSFORMS.register_module()
 class RandomHSV(BaseTransform):
     """Random multiplicative jitter of hue, saturation and value.
@@ -112,10 +124,8 @@ class RandomHSV(BaseTransform):
                              cv2.COLOR_HSV2BGR) if channel_order == 'bgr' else
                             (cv2.COLOR_RGB2HSV, cv2.COLOR_HSV2RGB))
         hue, sat, val = cv2.split(cv2.cvtColor(img, to_hsv))
-        levels = np.arange(256, dtype=np.float32)
-        lut_h = np.mod(levels * gains[0], 180).astype(np.uint8)
-        lut_s = np.clip(levels * gains[1], 0, 255).astype(np.uint8)
-        lut_v = np.clip(levels * gains[2], 0, 255).astype(np.uint8)
+        lut_h = np.mod(np.arange(256) * gains[0], 180).astype(np.uint8)
+        lut_s, lut_v = _gain_table(gains[1]), _gain_table(gains[2])
         hsv = cv2.merge(
             (cv2.LUT(hue, lut_h), cv2.LUT(sat, lut_s), cv2.LUT(val, lut_v)))
         return cv2.cvtColor(hsv, from_hsv)
@@ -144,11 +154,8 @@ class RandomHSV(BaseTransform):
         """
         channels = cv2.split(img)[:3]
         value = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
-        levels = np.arange(256, dtype=np.float64)
-        new_value = np.clip(levels * gain, 0, 255).astype(np.uint8)
-        # V' / V per level (level 0: every channel is 0, any factor works)
-        factor = (new_value / np.maximum(levels, 1)).astype(np.float32)
-        per_pixel = cv2.LUT(value, factor)
+        # V' / V per pixel (V = 0: every channel is 0, any factor works)
+        per_pixel = cv2.LUT(value, _ratio_table(gain))
         return cv2.merge([
             cv2.multiply(c, per_pixel, dtype=cv2.CV_8U) for c in channels
         ])
@@ -178,11 +185,8 @@ class RandomHSV(BaseTransform):
         low = cv2.min(cv2.min(channels[0], channels[1]), channels[2])
         # OpenCV divides by 0 as 0: a black pixel has S = 0
         sat = cv2.divide(cv2.subtract(value, low), value, scale=255)
-        levels = np.arange(256, dtype=np.float64)
-        new_sat = np.clip(levels * gain, 0, 255).astype(np.uint8)
-        # S' / S per level (level 0: all channels equal V, any factor works)
-        factor = (new_sat / np.maximum(levels, 1)).astype(np.float32)
-        per_pixel = cv2.LUT(sat, factor)
+        # S' / S per pixel (S = 0: all channels equal V, any factor works)
+        per_pixel = cv2.LUT(sat, _ratio_table(gain))
         return cv2.merge([
             cv2.subtract(
                 value,
