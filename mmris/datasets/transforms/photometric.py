@@ -27,6 +27,13 @@ def _ratio_table(gain: float) -> np.ndarray:
         np.float32)
 
 
+def _channels_and_value(img: np.ndarray) -> Tuple[list, np.ndarray]:
+    """The first three channels of ``img`` and their per-pixel maximum
+    (HSV's V), each (H, W) uint8."""
+    channels = cv2.split(img)[:3]
+    return channels, cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+
+
 @TRANSFORMS.register_module()
 class RandomHSV(BaseTransform):
     """Random multiplicative jitter of hue, saturation and value.
@@ -152,8 +159,7 @@ class RandomHSV(BaseTransform):
             np.ndarray: The (H, W, 3) uint8 image; the largest channel of
             each pixel is exactly the table's ``V'``.
         """
-        channels = cv2.split(img)[:3]
-        value = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+        channels, value = _channels_and_value(img)
         # V' / V per pixel (V = 0: every channel is 0, any factor works)
         per_pixel = cv2.LUT(value, _ratio_table(gain))
         return cv2.merge([
@@ -180,8 +186,7 @@ class RandomHSV(BaseTransform):
         Returns:
             np.ndarray: The (H, W, 3) uint8 image.
         """
-        channels = cv2.split(img)[:3]
-        value = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+        channels, value = _channels_and_value(img)
         low = cv2.min(cv2.min(channels[0], channels[1]), channels[2])
         # OpenCV divides by 0 as 0: a black pixel has S = 0
         sat = cv2.divide(cv2.subtract(value, low), value, scale=255)
