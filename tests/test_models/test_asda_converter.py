@@ -11,7 +11,9 @@ the public code itself were compared outside the test suite: see
 configs/asda/README.md, "Public-code checkpoints".)
 """
 import importlib.util
+import os
 import os.path as osp
+import shutil
 from collections import OrderedDict
 
 import pytest
@@ -310,7 +312,10 @@ def full_size_converted(tmp_path_factory):
     torch.save(dict(epoch=0, state_dict=state, best_iou=0.0), src)
     del state
     C.main([src, dst])
-    return {k: i for i, k in enumerate(shapes)}, dst
+    os.remove(src)
+    yield {k: i for i, k in enumerate(shapes)}, dst
+    # 0.7 GB: do not keep it for the rest of the session.
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.mark.full_size
