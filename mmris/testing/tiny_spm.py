@@ -1,7 +1,9 @@
 """A tiny sentencepiece model trained offline, for tests and the mixing
 matrix (BEiT-3's real ``beit3.spm`` cannot be downloaded here)."""
+import atexit
 import os
 import os.path as osp
+import shutil
 import tempfile
 
 __all__ = ['make_tiny_spm', 'tiny_spm_path']
@@ -40,7 +42,10 @@ _CACHED = {}
 
 
 def tiny_spm_path() -> str:
-    """A tiny model trained once per process in a temporary folder."""
+    """A tiny model trained once per process in a temporary folder
+    (deleted when the process exits)."""
     if 'path' not in _CACHED:
-        _CACHED['path'] = make_tiny_spm(tempfile.mkdtemp(prefix='mmris_spm_'))
+        folder = tempfile.mkdtemp(prefix='mmris_spm_')
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _CACHED['path'] = make_tiny_spm(folder)
     return _CACHED['path']

@@ -269,7 +269,7 @@ def test_convert_small_strict_load(small_public, tmp_path, capsys):
         assert torch.equal(param.detach(), state[key]), key
 
 
-def test_unknown_and_inconsistent_keys(small_public):
+def test_unknown_and_inconsistent_keys(small_public, tmp_path):
     state, _ = small_public
     bad = dict(state)
     bad['spatial_coord_module.weight'] = torch.zeros(1)
@@ -289,10 +289,11 @@ def test_unknown_and_inconsistent_keys(small_public):
     # a DataParallel-style prefix is tolerated
     out, _ = C.convert_asda({'module.' + k: v for k, v in state.items()})
     assert 'neck.afs.cls_proj.weight' in out
+    bad_file = str(tmp_path / 'bad.pth')
+    torch.save(dict(state_dict={'foo.bar': torch.zeros(1)}), bad_file)
     with pytest.raises(SystemExit, match='not a checkpoint'):
-        torch.save(dict(state_dict={'foo.bar': torch.zeros(1)}),
-                   '/tmp/_asda_bad.pth')
-        C.main(['/tmp/_asda_bad.pth', '/tmp/_asda_bad_out.pth'])
+        C.main([bad_file, str(tmp_path / 'bad_out.pth')])
+    assert not (tmp_path / 'bad_out.pth').exists()
 
 
 @pytest.fixture(scope='module')

@@ -13,10 +13,11 @@ thread (``cv2.setNumThreads(0)``, ``OMP_NUM_THREADS=1``,
 ``torch.set_num_threads(1)``), as one data-loader worker runs it. The
 floor is what no pipeline avoids: read the file, decode it
 (``cv2.imdecode``) and resize it bilinearly to the letterbox size of the
-config's input. The rows run interleaved, ``--samples`` samples each per
+config's input. The rows run interleaved sample by sample (every row
+runs a sample before any row runs the next), ``--samples`` samples a
 round, so that load on the machine hits them alike; the figures are
 medians over ``--rounds`` rounds, the ratio the median of the per-round
-ratios. A ``(separate transforms)`` row follows every pipeline with
+ratios (so it need not equal the quotient of two medians). A ``(separate transforms)`` row follows every pipeline with
 ``RandomAffineLetterbox``: the same augmentation as the transforms it
 replaces (flip, HSV, letterbox, affine), for comparison. Also printed:
 the mean time of each transform type.
@@ -291,12 +292,15 @@ def run(args: argparse.Namespace) -> dict:
                 fn.calls = 0
         per_round: Dict[str, List[float]] = defaultdict(list)
         for _ in range(args.rounds):
-            for name, fn in rows.items():
-                start = time.perf_counter()
-                for i in range(args.samples):
+            spent: Dict[str, float] = defaultdict(float)
+            for i in range(args.samples):
+                # every row runs sample i before any row runs i + 1
+                for name, fn in rows.items():
+                    start = time.perf_counter()
                     fn(infos[i % len(infos)])
-                per_round[name].append(
-                    (time.perf_counter() - start) / args.samples)
+                    spent[name] += time.perf_counter() - start
+            for name in rows:
+                per_round[name].append(spent[name] / args.samples)
 
     results = {}
     for name, times in per_round.items():
