@@ -22,3 +22,19 @@ def refer_data_summary(tmp_path_factory) -> dict:
 def refer_data_root(refer_data_summary) -> str:
     """Path (str) of the session's generated REFER data root."""
     return refer_data_summary['root']
+
+
+@pytest.fixture(autouse=True)
+def fresh_visualizer():
+    """Forget the process-wide visualizers after every test.
+
+    A runner takes the existing ``Visualizer`` instance of the configured
+    name (``visualizer``) if there is one, with its backends' save folder
+    in the *first* runner's work dir: a runner built by a later test would
+    write its ``vis_data`` into a folder that pytest has already deleted
+    (``tmp_path_retention_policy = failed``). MMEngine's own
+    ``RunnerTestCase.tearDown`` clears the same instances.
+    """
+    yield
+    from mmengine.visualization import Visualizer
+    Visualizer._instance_dict.clear()
