@@ -4,14 +4,11 @@
 # ../_base_/datasets/refcoco_family.py); evaluated on every val / test split
 # of the three datasets. Model and recipe of
 # shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py.
-_base_ = './shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py'
-eval_images = [
-    dict(dataset='refcoco', split_by='unc', splits=['val', 'testA', 'testB']),
-    dict(dataset='refcoco+', split_by='unc', splits=['val', 'testA', 'testB']),
-    dict(dataset='refcocog', split_by='umd', splits=['val', 'test']),
-    dict(dataset='refcocog', split_by='google', splits=['val']),
+_base_ = [
+    './shared-ris_beit3-l_8xb14-35e_refcoco-480x480.py',
+    '../_base_/datasets/refcoco_family_sources.py'
 ]
-train_sources = [('refcoco', 'unc'), ('refcoco+', 'unc'), ('refcocog', 'umd')]
+# the evaluation splits of refcoco_family_sources.py and RefCOCOg Google val
 eval_sources = [('refcoco', 'unc', ['val', 'testA', 'testB']),
                 ('refcoco+', 'unc', ['val', 'testA', 'testB']),
                 ('refcocog', 'umd', ['val', 'test']),
@@ -28,9 +25,9 @@ train_dataloader = dict(
                 split_by=split_by,
                 split='train',
                 sample_unit='ref',
-                exclude_images_of=eval_images,
+                exclude_images_of=_base_.eval_images,
                 pipeline=_base_.train_pipeline)
-            for name, split_by in train_sources
+            for name, split_by in _base_.train_sources
         ]))
 val_dataloader = dict(
     dataset=dict(

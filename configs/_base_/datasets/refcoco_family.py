@@ -4,17 +4,7 @@
 # val/test and Google val), so that nothing evaluated was trained on.
 # Validation and test cover the val/test splits of all three datasets.
 # Pipelines and loader settings are those of refcoco.py.
-_base_ = './refcoco.py'
-eval_images = [
-    dict(dataset='refcoco', split_by='unc', splits=['val', 'testA', 'testB']),
-    dict(dataset='refcoco+', split_by='unc', splits=['val', 'testA', 'testB']),
-    dict(dataset='refcocog', split_by='umd', splits=['val', 'test']),
-    dict(dataset='refcocog', split_by='google', splits=['val']),
-]
-train_sources = [('refcoco', 'unc'), ('refcoco+', 'unc'), ('refcocog', 'umd')]
-eval_sources = [('refcoco', 'unc', ['val', 'testA', 'testB']),
-                ('refcoco+', 'unc', ['val', 'testA', 'testB']),
-                ('refcocog', 'umd', ['val', 'test'])]
+_base_ = ['./refcoco.py', './refcoco_family_sources.py']
 
 train_dataloader = dict(
     dataset=dict(
@@ -28,9 +18,9 @@ train_dataloader = dict(
                 split_by=split_by,
                 split='train',
                 sample_unit='sentence',
-                exclude_images_of=eval_images,
+                exclude_images_of=_base_.eval_images,
                 pipeline=_base_.train_pipeline)
-            for name, split_by in train_sources
+            for name, split_by in _base_.train_sources
         ]))
 val_dataloader = dict(
     dataset=dict(
@@ -46,6 +36,6 @@ val_dataloader = dict(
                 sample_unit='sentence',
                 test_mode=True,
                 pipeline=_base_.test_pipeline)
-            for name, split_by, splits in eval_sources
+            for name, split_by, splits in _base_.eval_sources
         ]))
 test_dataloader = val_dataloader
