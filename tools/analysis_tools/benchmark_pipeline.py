@@ -17,10 +17,11 @@ config's input. The rows run interleaved sample by sample (every row
 runs a sample before any row runs the next), ``--samples`` samples a
 round, so that load on the machine hits them alike; the figures are
 medians over ``--rounds`` rounds, the ratio the median of the per-round
-ratios (so it need not equal the quotient of two medians). A ``(separate transforms)`` row follows every pipeline with
-``RandomAffineLetterbox``: the same augmentation as the transforms it
-replaces (flip, HSV, letterbox, affine), for comparison. Also printed:
-the mean time of each transform type.
+ratios (so it need not equal the quotient of two medians). A ``(separate
+transforms)`` row follows every pipeline with ``RandomAffineLetterbox``:
+the same augmentation as the transforms it replaces (flip, HSV, letterbox,
+affine), for comparison. Also printed: the mean time of each transform
+type.
 """
 import os
 
